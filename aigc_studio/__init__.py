@@ -1,0 +1,3 @@
+"""AIGC Studio: train and explore generative image models on your own machine."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,99 @@
+"""Typed training configuration: one place that validates what a user asked for.
+
+Both the CLI and the window build a :class:`TrainConfig`; ``validate()`` turns every bad
+value into one :class:`ConfigError` sentence naming the option, before any work starts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+MODELS = ("dcgan", "autoencoder")
+BUILTIN_DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
+IMAGE_SIZES = (32, 64)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message is one sentence for the user."""
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (saved as ``config.json`` in the run folder)."""
+
+    model: str = "dcgan"
+    dataset: str = "digits"
+    epochs: int = 20
+    batch_size: int = 64
+    image_size: int = 32
+    channels: int | None = None  # None: follow the data set
+    latent_dim: int = 100
+    width: int = 64  # ngf / ndf: feature maps of the first/last conv layer
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5
+    beta2: float = 0.999
+    device: str = "auto"
+    seed: int = 0
+    log_every: int = 10  # steps between metric read-backs from the device
+    checkpoint_every: int = 0  # steps between mid-epoch checkpoints (0: only at epoch end)
+    limit: int = 0  # use at most this many images (0: all)
+    data_root: str | None = None  # where torchvision data sets live (None: the app's data dir)
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_gan(self) -> bool:
+        """True for adversarial models (two networks, D and G metrics)."""
+        return self.model == "dcgan"
+
+    def validate(self) -> TrainConfig:
+        """Check every field; raise :class:`ConfigError` naming the first bad one."""
+        if self.model not in MODELS:
+            raise ConfigError(f"--model must be one of {', '.join(MODELS)}, not {self.model!r}.")
+        if not isinstance(self.dataset, str) or not self.dataset.strip():
+            raise ConfigError("--dataset must name a data set or an image folder.")
+        if self.image_size not in IMAGE_SIZES:
+            raise ConfigError(f"--image-size must be 32 or 64, not {self.image_size}.")
+        if self.channels not in (None, 1, 3):
+            raise ConfigError(f"--channels must be 1 or 3, not {self.channels}.")
+        _positive_int("--epochs", self.epochs, 1, 100_000)
+        _positive_int("--batch-size", self.batch_size, 2, 65_536)
+        _positive_int("--latent-dim", self.latent_dim, 1, 4096)
+        _positive_int("--width", self.width, 4, 1024)
+        _positive_int("--log-every", self.log_every, 1, 100_000)
+        _positive_int("--checkpoint-every", self.checkpoint_every, 0, 10**9)
+        _positive_int("--limit", self.limit, 0, 10**9)
+        _positive_int("--seed", self.seed, 0, 2**63 - 1)
+        for name, value in (("--lr-g", self.lr_g), ("--lr-d", self.lr_d)):
+            if not isinstance(value, (int, float)) or not 0 < value <= 1:
+                raise ConfigError(f"{name} must be a learning rate between 0 and 1, not {value}.")
+        for name, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
+            if not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise ConfigError(f"{name} must be in [0, 1), not {value}.")
+        if self.device not in DEVICES:
+            raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Build from a dict (e.g. ``config.json``), ignoring unknown keys from newer versions."""
+        if not isinstance(data, dict):
+            raise ConfigError("the configuration is not a JSON object.")
+        names = {f.name for f in dataclasses.fields(cls)}
+        try:
+            cfg = cls(**{k: v for k, v in data.items() if k in names})
+        except TypeError as exc:  # pragma: no cover - dataclass rejects nothing we filter
+            raise ConfigError(f"the configuration is invalid ({exc}).") from None
+        return cfg.validate()
+
+
+def _positive_int(name: str, value: object, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")

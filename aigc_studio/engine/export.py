@@ -1,0 +1,77 @@
+"""Export a trained model: safetensors weights, or an ONNX graph checked against PyTorch."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from aigc_studio.core.atomic import atomic_write_bytes
+from aigc_studio.engine.checkpoint import save_weights
+from aigc_studio.engine.inference import LoadedModel
+from aigc_studio.engine.trainer import inference_key
+from aigc_studio.errors import AigcError
+
+FORMATS = ("safetensors", "onnx")
+
+
+def export_model(model: LoadedModel, fmt: str, out: Path) -> Path:
+    """Write the generator / autoencoder in ``fmt``; returns the written path."""
+    out = Path(out).expanduser()
+    if out.parent and not out.parent.exists():
+        raise AigcError(f"The folder {out.parent} does not exist.")
+    try:
+        if fmt == "safetensors":
+            save_weights(out, model.net.state_dict(), model.config, epoch=str(model.epoch),
+                         kind=inference_key(model.config), channels=str(model.channels))
+        elif fmt == "onnx":
+            export_onnx(model, out)
+        else:
+            raise AigcError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+    except OSError as exc:
+        raise AigcError(f"Cannot write {out} ({exc.strerror or exc}).") from None
+    return out
+
+
+def export_onnx(model: LoadedModel, out: Path) -> None:
+    """ONNX with a dynamic batch: latent (N, latent_dim) -> image for a GAN, image -> image
+    for an autoencoder."""
+    try:
+        import onnx  # noqa: F401  (the exporter needs it)
+    except ImportError:
+        raise AigcError("ONNX export needs the onnx extra: pip install 'aigc-studio[onnx]'.") \
+            from None
+    net = model.net.cpu().eval()
+    example, names = _example(model)
+
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (example,), buffer, dynamo=False, input_names=[names[0]],
+                          output_names=[names[1]], opset_version=17,
+                          dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}})
+    atomic_write_bytes(out, buffer.getvalue())
+
+
+def _example(model: LoadedModel) -> tuple[torch.Tensor, tuple[str, str]]:
+    cfg = model.config
+    if cfg.is_gan:
+        return torch.randn(2, cfg.latent_dim), ("latent", "image")
+    return torch.rand(2, model.channels, cfg.image_size, cfg.image_size) * 2 - 1, ("image",
+                                                                                   "reconstruction")
+
+
+def onnx_max_difference(model: LoadedModel, path: Path, seed: int = 0) -> float:
+    """Largest absolute difference between onnxruntime and PyTorch on a random input."""
+    import onnxruntime as ort
+
+    torch.manual_seed(seed)
+    example, names = _example(model)
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {names[0]: example.numpy()})[0]
+    with torch.no_grad():
+        want = model.net.cpu().eval()(example).numpy()
+    return float(np.abs(got - want).max())

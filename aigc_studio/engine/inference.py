@@ -1,0 +1,170 @@
+"""Use a trained model: load it from a run, checkpoint or weights file; sample; reconstruct.
+
+One loading path for every caller (CLI, window, explorer): the file is read weights-only,
+the network is built from the config stored with it and filled with ``strict`` loading into a
+fresh module, so a mismatch is an error and any model already in use is untouched.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from aigc_studio.core import images as imgs
+from aigc_studio.core.datasets import to_unit_range
+from aigc_studio.core.grid import to_uint8_images
+from aigc_studio.core.metrics import mse, psnr, ssim
+from aigc_studio.engine import runs
+from aigc_studio.engine.checkpoint import (
+    checkpoint_config,
+    load_checkpoint,
+    load_weights,
+)
+from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.trainer import build_networks, inference_key
+from aigc_studio.errors import CheckpointError
+
+
+@dataclass
+class LoadedModel:
+    """A network ready for inference (eval mode, CPU unless moved)."""
+
+    config: TrainConfig
+    net: nn.Module
+    channels: int
+    source: Path
+    epoch: int
+
+    @property
+    def is_gan(self) -> bool:
+        return self.config.is_gan
+
+
+def resolve_model_file(path: str | Path) -> Path:
+    """A run folder means its last checkpoint (or, failing that, its newest epoch weights)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        last = runs.last_checkpoint(path)
+        if last.exists():
+            return last
+        weights = runs.epoch_weights(path)
+        if weights:
+            return weights[-1]
+        raise CheckpointError(f"The run folder {path} has no checkpoint or weights file yet.")
+    return path
+
+
+def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> LoadedModel:
+    """Load the generator (GAN) or autoencoder from a run folder, ``.pt`` or ``.safetensors``."""
+    file = resolve_model_file(path)
+    if file.suffix == ".safetensors":
+        tensors, meta = load_weights(file)
+        config = TrainConfig.from_dict(json.loads(meta["config"]))
+        channels = int(meta.get("channels", config.channels or 1))
+        state, epoch = tensors, int(meta.get("epoch", 0))
+    else:
+        ckpt = load_checkpoint(file)
+        config = checkpoint_config(ckpt, file)
+        channels = int(ckpt.get("channels", config.channels or 1))
+        try:
+            state = ckpt["models"][inference_key(config)]
+        except (KeyError, TypeError):
+            raise CheckpointError(f"{file.name} holds no {inference_key(config)} weights.") \
+                from None
+        epoch = int(ckpt.get("epoch", 0))
+    net = build_networks(config, channels)[inference_key(config)]
+    try:
+        net.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(_mismatch(file, config, exc)) from None
+    net.eval().to(device)
+    return LoadedModel(config, net, channels, file, epoch)
+
+
+def check_compatible(current: LoadedModel, path: str | Path) -> LoadedModel:
+    """Load ``path`` only if it matches the architecture and size of ``current``."""
+    new = load_model(path)
+    a, b = current.config, new.config
+    for name in ("model", "image_size", "latent_dim", "width"):
+        if getattr(a, name) != getattr(b, name):
+            raise CheckpointError(
+                f"{Path(path).name} is a {b.model} with {name} {getattr(b, name)}, but the "
+                f"open model has {getattr(a, name)}; nothing was changed.")
+    if current.channels != new.channels:
+        raise CheckpointError(f"{Path(path).name} has {new.channels} channels, the open model "
+                              f"{current.channels}; nothing was changed.")
+    return new
+
+
+def _mismatch(file: Path, config: TrainConfig, exc: RuntimeError) -> str:
+    first = str(exc).splitlines()
+    detail = next((ln.strip() for ln in first[1:] if ln.strip()), first[0] if first else "")
+    return (f"{file.name} does not match a {config.model} of size {config.image_size} "
+            f"(latent {config.latent_dim}, width {config.width}): {detail[:200]}")
+
+
+def latent_batch(model: LoadedModel, n: int, seed: int) -> torch.Tensor:
+    """``n`` latent vectors from ``seed`` (the same seed always gives the same vectors)."""
+    gen = torch.Generator().manual_seed(seed)
+    return torch.randn(n, model.config.latent_dim, generator=gen)
+
+
+def decode(model: LoadedModel, z: torch.Tensor) -> np.ndarray:
+    """Latent vectors (N, latent_dim) -> uint8 images (N, H, W, 3)."""
+    device = next(model.net.parameters()).device
+    with torch.no_grad():
+        z = z.to(device)
+        out = model.net(z[:, :, None, None]) if model.is_gan else model.net.decode(z)
+    return to_uint8_images(out.float().cpu().numpy())
+
+
+def sample(model: LoadedModel, n: int, seed: int) -> np.ndarray:
+    """``n`` generated images as uint8 (N, H, W, 3)."""
+    return decode(model, latent_batch(model, n, seed))
+
+
+@dataclass
+class Reconstruction:
+    """One image through the autoencoder."""
+
+    path: Path
+    original: np.ndarray  # uint8 (S, S, 3) as fed to the model
+    reconstruction: np.ndarray  # uint8 (S, S, 3)
+    mse: float
+    psnr: float
+    ssim: float
+    notes: tuple[str, ...]
+
+
+def reconstruct(model: LoadedModel, paths: list[Path], *, batch_size: int = 64
+                ) -> tuple[list[Reconstruction], list[tuple[Path, str]]]:
+    """Reconstruct image files; unusable files are returned with the reason, the rest run."""
+    if model.is_gan:
+        raise CheckpointError(f"{model.source.name} is a DCGAN; reconstruction needs an "
+                              "autoencoder.")
+    size, channels = model.config.image_size, model.channels
+    prepared, failed = [], []
+    for path in paths:
+        try:
+            prepared.append(imgs.prepare_image(path, size, channels))
+        except imgs.ImageLoadError as exc:
+            failed.append((Path(path), exc.reason))
+    results: list[Reconstruction] = []
+    device = next(model.net.parameters()).device
+    for start in range(0, len(prepared), batch_size):
+        chunk = prepared[start:start + batch_size]
+        batch = torch.from_numpy(np.stack([p.array for p in chunk])).permute(0, 3, 1, 2)
+        with torch.no_grad():
+            x = to_unit_range(batch.to(device))
+            recon = model.net(x)
+        originals = to_uint8_images(x.cpu().numpy())
+        recons = to_uint8_images(recon.float().cpu().numpy())
+        for p, o, r in zip(chunk, originals, recons, strict=True):
+            results.append(Reconstruction(p.path, o, r, mse(o, r), psnr(o, r), ssim(o, r),
+                                          p.notes))
+    return results, failed

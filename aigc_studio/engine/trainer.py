@@ -1,0 +1,526 @@
+"""Headless training: ``Trainer.fit`` runs a DCGAN or an autoencoder and keeps the run safe.
+
+The step is lean: losses stay on the device and are read back every ``log_every`` steps in one
+transfer (still reported per step); nothing per step scales with the batch in Python. Pause,
+stop and learning-rate changes arrive through a :class:`TrainingControl` checked every step.
+Every epoch ends with a sample grid, per-epoch weights and a full checkpoint; a stop writes a
+checkpoint of the exact state at that step, so ``Trainer.resume`` continues bit for bit.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
+from aigc_studio.core.device import describe_device, resolve_device
+from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
+from aigc_studio.core.models import ConvAutoencoder, Discriminator, Generator
+from aigc_studio.engine import runs
+from aigc_studio.engine.callbacks import (
+    EpochResult,
+    RunStarted,
+    StepMetrics,
+    TrainEnd,
+    TrainingCallback,
+    TrainingControl,
+)
+from aigc_studio.engine.checkpoint import (
+    checkpoint_config,
+    load_checkpoint,
+    save_checkpoint,
+    save_weights,
+)
+from aigc_studio.engine.config import TrainConfig
+from aigc_studio.errors import AigcError, RunError, TrainingError
+
+log = logging.getLogger(__name__)
+
+GAN_METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
+AE_METRICS = ("loss_recon",)
+GRID_SAMPLES = 64  # fixed noise vectors (GAN): an 8x8 grid
+AE_GRID_IMAGES = 32  # fixed real images (AE): 4 pairs of rows, originals above reconstructions
+
+
+@dataclass
+class Models:
+    """The networks and optimisers of one run."""
+
+    nets: dict[str, nn.Module]
+    optims: dict[str, torch.optim.Optimizer]
+
+    def state(self) -> dict[str, Any]:
+        return {"models": {k: m.state_dict() for k, m in self.nets.items()},
+                "optimizers": {k: o.state_dict() for k, o in self.optims.items()}}
+
+    def load(self, state: dict[str, Any]) -> None:
+        for key, net in self.nets.items():
+            net.load_state_dict(state["models"][key])
+        for key, opt in self.optims.items():
+            opt.load_state_dict(state["optimizers"][key])
+
+
+def build_networks(config: TrainConfig, channels: int) -> dict[str, nn.Module]:
+    """The networks a config describes (CPU, freshly initialised from the global RNG)."""
+    size, width = config.image_size, config.width
+    if config.is_gan:
+        return {"generator": Generator(config.latent_dim, channels, size, width),
+                "discriminator": Discriminator(channels, size, width)}
+    return {"autoencoder": ConvAutoencoder(config.latent_dim, channels, size, width)}
+
+
+def inference_key(config: TrainConfig) -> str:
+    """Which network samples or reconstructs: the generator or the autoencoder."""
+    return "generator" if config.is_gan else "autoencoder"
+
+
+@dataclass
+class _Progress:
+    """Counters and host-side history (what a checkpoint stores besides the tensors)."""
+
+    epoch: int = 0  # completed epochs
+    step: int = 0  # global steps done
+    epoch_step: int = 0  # steps done within the current epoch
+    history: dict[str, list[float]] = field(default_factory=dict)
+    elapsed: float = 0.0
+
+
+class Trainer:
+    """Train one run. Build with a config (new run) or with :meth:`resume` (existing run)."""
+
+    def __init__(self, config: TrainConfig, *, runs_root: Path | None = None,
+                 control: TrainingControl | None = None,
+                 callbacks: Sequence[TrainingCallback] = (), save: bool = True) -> None:
+        self.config = config.validate()
+        self.runs_root = Path(runs_root) if runs_root is not None else runs.default_runs_root()
+        self.control = control or TrainingControl()
+        self.callbacks = list(callbacks)
+        self.save = save
+        self.run_dir: Path | None = None
+        self._resume_state: dict[str, Any] | None = None
+
+    @classmethod
+    def resume(cls, run_dir: Path, *, epochs: int | None = None,
+               control: TrainingControl | None = None,
+               callbacks: Sequence[TrainingCallback] = ()) -> Trainer:
+        """Continue a run from ``checkpoints/last.pt``; never silently starts from scratch."""
+        run_dir = Path(run_dir)
+        if not run_dir.is_dir():
+            raise RunError(f"The run folder {run_dir} does not exist.")
+        runs.clean_run_temp_files(run_dir)
+        ckpt_path = runs.last_checkpoint(run_dir)
+        if not ckpt_path.exists():
+            raise RunError(f"{run_dir.name} has no checkpoint to resume from "
+                           f"({ckpt_path} is missing); nothing was started.")
+        state = load_checkpoint(ckpt_path)
+        config = checkpoint_config(state, ckpt_path)
+        if epochs is not None:
+            config.epochs = epochs
+        config.validate()
+        done = int(state["epoch"])
+        if done >= config.epochs and int(state["epoch_step"]) == 0:
+            raise AigcError(f"{run_dir.name} has already trained all {done} epochs; "
+                            f"ask for more (e.g. --epochs {done + 10}) to continue it.")
+        trainer = cls(config, runs_root=run_dir.parent, control=control, callbacks=callbacks)
+        trainer.run_dir = run_dir
+        trainer._resume_state = state
+        return trainer
+
+    # ------------------------------------------------------------------ set-up
+    def _setup(self) -> None:
+        cfg = self.config
+        self.device = resolve_device(cfg.device)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = True
+        self.data: ImageData = load_dataset(cfg.dataset, cfg.image_size, channels=cfg.channels,
+                                            seed=cfg.seed, limit=cfg.limit,
+                                            data_root=cfg.data_root)
+        self.channels = self.data.channels
+        self.source = BatchSource(self.data, cfg.batch_size, self.device)
+        torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
+        nets = {k: m.to(self.device) for k, m in build_networks(cfg, self.channels).items()}
+        betas = (cfg.beta1, cfg.beta2)
+        if cfg.is_gan:
+            optims = {"g": torch.optim.Adam(nets["generator"].parameters(), cfg.lr_g, betas),
+                      "d": torch.optim.Adam(nets["discriminator"].parameters(), cfg.lr_d, betas)}
+        else:
+            optims = {"g": torch.optim.Adam(nets["autoencoder"].parameters(), cfg.lr_g, betas)}
+        self.models = Models(nets, optims)
+        self.data_gen = torch.Generator().manual_seed(cfg.seed)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.fixed = self._fixed_inputs()
+        self.order: torch.Tensor | None = None
+        self.progress = _Progress(history={k: [] for k in ("epoch", "step", *self.metric_names)})
+        if cfg.is_gan:
+            bs = cfg.batch_size
+            self.ones = torch.ones(bs, device=self.device)
+            self.zeros = torch.zeros(bs, device=self.device)
+            self.bce = nn.BCEWithLogitsLoss()
+        if self._resume_state is not None:
+            self._restore(self._resume_state)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return GAN_METRICS if self.config.is_gan else AE_METRICS
+
+    def _fixed_inputs(self) -> torch.Tensor:
+        """Fixed noise (GAN) or a fixed real batch (AE), drawn once so every grid compares."""
+        if self.config.is_gan:
+            gen = torch.Generator().manual_seed(self.config.seed + 2)
+            return torch.randn(GRID_SAMPLES, self.config.latent_dim, 1, 1, generator=gen)
+        n = min(AE_GRID_IMAGES, len(self.data))
+        if self.data.images is not None:
+            return self.data.images[:n].clone()
+        return torch.stack([self.data.stream[i][0] for i in range(n)])
+
+    def _restore(self, state: dict[str, Any]) -> None:
+        try:
+            self.models.load(state)
+            self.data_gen.set_state(state["rng"]["data"])
+            self.noise_gen.set_state(state["rng"]["noise"])
+            torch.set_rng_state(state["rng"]["torch"])
+            self.fixed = state["fixed"]
+            self.order = state["order"]
+            history = {k: [float(x) for x in v.tolist()] for k, v in state["history"].items()}
+            self.progress = _Progress(int(state["epoch"]), int(state["step"]),
+                                      int(state["epoch_step"]), history,
+                                      float(state.get("elapsed", 0.0)))
+        except (KeyError, RuntimeError, ValueError, TypeError) as exc:
+            raise RunError(f"The checkpoint of {self.run_dir} does not fit this run "
+                           f"({str(exc).splitlines()[0][:160]}).") from None
+        if self.order is not None and self.order.numel() != len(self.data):
+            raise RunError(f"The data set {self.config.dataset} changed since the checkpoint "
+                           f"({self.order.numel()} images then, {len(self.data)} now); "
+                           "it cannot resume mid-epoch.")
+
+    def _open_run(self) -> None:
+        extra = {"data": self.data.describe(), "device": describe_device(self.device),
+                 "status": "running"}
+        if self.run_dir is None:
+            self.run_dir = runs.create_run_dir(self.runs_root, self.config, extra)
+        else:
+            runs.truncate_metrics(self.run_dir, self.progress.step)
+            runs.write_run_config(self.run_dir, self.config, extra)
+        self._log_handler = logging.FileHandler(self.run_dir / runs.LOG, encoding="utf-8")
+        self._log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logging.getLogger("aigc_studio").addHandler(self._log_handler)
+        if logging.getLogger("aigc_studio").getEffectiveLevel() > logging.INFO:
+            logging.getLogger("aigc_studio").setLevel(logging.INFO)
+        for path, reason in self.data.skipped:
+            log.warning("Skipped %s: %s", path, reason)
+
+    def _close_run(self, status: str) -> None:
+        if self.run_dir is not None and self.save:
+            try:
+                runs.write_run_config(self.run_dir, self.config, {"status": status})
+            except OSError as exc:
+                log.error("Could not record the run status: %s", exc)
+        handler = getattr(self, "_log_handler", None)
+        if handler is not None:
+            logging.getLogger("aigc_studio").removeHandler(handler)
+            handler.close()
+
+    # ------------------------------------------------------------------ the loop
+    def fit(self) -> TrainEnd:
+        """Train until the configured epoch count, a stop request, or a fault (raised)."""
+        self._setup()
+        if self.save:
+            self._open_run()
+        status = "failed"
+        try:
+            end = self._loop()
+            status = end.status
+            return end
+        finally:
+            self._close_run(status)
+
+    def _emit(self, hook: str, *args: Any) -> None:
+        for cb in self.callbacks:
+            getattr(cb, hook)(*args)
+
+    def _loop(self) -> TrainEnd:
+        cfg, p = self.config, self.progress
+        spe = self.source.steps_per_epoch
+        notes = tuple([*self.data.notes] + ([f"{len(self.data.skipped)} files skipped"]
+                                            if self.data.skipped else []))
+        self._emit("on_start", RunStarted(
+            self.run_dir, describe_device(self.device), cfg.model, self.data.name,
+            len(self.data), len(self.data.skipped), spe, spe * cfg.epochs, p.epoch + 1, p.step,
+            cfg.epochs, notes))
+        log.info("Training %s on %s (%d images) on %s, run %s", cfg.model, self.data.name,
+                 len(self.data), describe_device(self.device), self.run_dir)
+        self._pending: list[torch.Tensor] = []
+        self._pending_steps: list[tuple[int, int]] = []
+        self._epoch_sums: dict[str, float] = {}
+        self._epoch_count = 0
+        if p.epoch_step:  # resuming mid-epoch: rebuild this epoch's sums from the history
+            self._reseed_epoch_sums()
+        self._mark = time.perf_counter()
+        while p.epoch < cfg.epochs:
+            epoch = p.epoch + 1
+            if self.order is None:
+                self.order = torch.randperm(len(self.data), generator=self.data_gen)
+            epoch_start = time.perf_counter()
+            for real in self.source.batches(self.order, p.epoch_step):
+                if self._check_control():
+                    return self._stopped()
+                metrics = self._gan_step(real) if cfg.is_gan else self._ae_step(real)
+                p.step += 1
+                p.epoch_step += 1
+                self._pending.append(metrics)
+                self._pending_steps.append((epoch, p.step))
+                if p.step % cfg.log_every == 0:
+                    self._flush()
+                if cfg.checkpoint_every and p.step % cfg.checkpoint_every == 0:
+                    self._flush()
+                    self._checkpoint()
+            self._flush()
+            p.epoch, p.epoch_step, self.order = epoch, 0, None
+            self._end_epoch(epoch, time.perf_counter() - epoch_start)
+        return self._finish("finished")
+
+    def _check_control(self) -> bool:
+        """Apply pending LR changes, wait while paused; True when a stop was asked for."""
+        ctl = self.control
+        if ctl.stop_requested:
+            return True
+        lrs = ctl.take_learning_rates()
+        if lrs:
+            self._apply_learning_rates(lrs)
+        if ctl.paused:
+            self._flush()
+            while ctl.paused and not ctl.stop_requested:
+                ctl.wait_while_paused(0.25)
+            self._mark = time.perf_counter()
+        return ctl.stop_requested
+
+    def _apply_learning_rates(self, lrs: dict[str, float]) -> None:
+        for key, opt in (("lr_g", "g"), ("lr_d", "d")):
+            if key in lrs and opt in self.models.optims:
+                for group in self.models.optims[opt].param_groups:
+                    group["lr"] = lrs[key]
+                setattr(self.config, key, lrs[key])
+        event = {"kind": "event", "event": "lr_change", "epoch": self.progress.epoch + 1,
+                 "step": self.progress.step, **lrs}
+        log.info("Learning rates changed at step %d: %s", self.progress.step, lrs)
+        self._write_records([event])
+
+    def _gan_step(self, real: torch.Tensor) -> torch.Tensor:
+        """One DCGAN step; returns [loss_d, loss_g, d_real, d_fake] on the device."""
+        g, d = self.models.nets["generator"], self.models.nets["discriminator"]
+        opt_g, opt_d = self.models.optims["g"], self.models.optims["d"]
+        bs = real.shape[0]
+        z = torch.randn(bs, self.config.latent_dim, 1, 1, device=self.device,
+                        generator=self.noise_gen)
+        fake = g(z)
+        # (1) Update D: minimise -[log D(x) + log(1 - D(G(z)))]
+        opt_d.zero_grad(set_to_none=True)
+        logits_real = d(real)
+        logits_fake = d(fake.detach())
+        loss_d = self.bce(logits_real, self.ones) + self.bce(logits_fake, self.zeros)
+        loss_d.backward()
+        opt_d.step()
+        # (2) Update G: minimise -log D(G(z)), backpropagating through G (no detach here)
+        opt_g.zero_grad(set_to_none=True)
+        loss_g = self.bce(d(fake), self.ones)
+        loss_g.backward()
+        opt_g.step()
+        with torch.no_grad():
+            return torch.stack([loss_d.detach(), loss_g.detach(),
+                                torch.sigmoid(logits_real.detach()).mean(),
+                                torch.sigmoid(logits_fake.detach()).mean()])
+
+    def _ae_step(self, real: torch.Tensor) -> torch.Tensor:
+        """One autoencoder step: MSE between the batch and its reconstruction."""
+        ae, opt = self.models.nets["autoencoder"], self.models.optims["g"]
+        opt.zero_grad(set_to_none=True)
+        loss = nn.functional.mse_loss(ae(real), real)
+        loss.backward()
+        opt.step()
+        return loss.detach()[None]
+
+    # ------------------------------------------------------------------ metrics
+    def _flush(self) -> None:
+        """Read pending step metrics back in one transfer; report and log them."""
+        if not self._pending:
+            return
+        values = torch.stack(self._pending).float().cpu().tolist()
+        now = time.perf_counter()
+        ips = len(values) * self.config.batch_size / max(now - self._mark, 1e-9)
+        self._mark = now
+        names = self.metric_names
+        steps: list[StepMetrics] = []
+        bad: str | None = None
+        for (epoch, step), row in zip(self._pending_steps, values, strict=True):
+            if not all(math.isfinite(v) for v in row):
+                name = names[next(i for i, v in enumerate(row) if not math.isfinite(v))]
+                bad = (f"Training diverged: {name} became {row[names.index(name)]} at step {step} "
+                       f"(epoch {epoch}); the last good checkpoint is kept. Try a lower "
+                       "learning rate.")
+                break
+            steps.append(StepMetrics(epoch, step, images_per_s=ips, **dict(zip(names, row,
+                                                                                strict=True))))
+        self._pending.clear()
+        self._pending_steps.clear()
+        h = self.progress.history
+        for m in steps:
+            h["epoch"].append(m.epoch)
+            h["step"].append(m.step)
+            for name in names:
+                value = getattr(m, name)
+                h[name].append(value)
+                self._epoch_sums[name] = self._epoch_sums.get(name, 0.0) + value
+        self._epoch_count += len(steps)
+        self._write_records([{"kind": "step", **m.as_dict()} for m in steps])
+        if steps:
+            self._emit("on_steps", steps)
+        if bad is not None:
+            log.error(bad)
+            self._write_records([{"kind": "event", "event": "failed", "message": bad,
+                                  "step": self.progress.step}])
+            raise TrainingError(bad)
+
+    def _reseed_epoch_sums(self) -> None:
+        h, epoch = self.progress.history, self.progress.epoch + 1
+        rows = [i for i, e in enumerate(h["epoch"]) if int(e) == epoch]
+        for name in self.metric_names:
+            self._epoch_sums[name] = sum(h[name][i] for i in rows)
+        self._epoch_count = len(rows)
+
+    def _write_records(self, records: list[dict[str, Any]]) -> None:
+        if self.save and self.run_dir is not None:
+            try:
+                runs.append_metrics(self.run_dir, records)
+            except OSError as exc:
+                raise RunError(f"Cannot write {self.run_dir / runs.METRICS} "
+                               f"({exc.strerror}); training stopped, nothing in memory was "
+                               "lost.") from None
+
+    # ------------------------------------------------------------------ epoch end
+    def render_grid(self) -> np.ndarray:
+        """The epoch grid: samples from the fixed noise, or originals over reconstructions."""
+        key = inference_key(self.config)
+        net = self.models.nets[key]
+        net.eval()
+        try:
+            with torch.no_grad():
+                if self.config.is_gan:
+                    images = net(self.fixed.to(self.device)).float().cpu().numpy()
+                    return make_grid(to_uint8_images(images), ncols=8)
+                real = to_unit_range(self.fixed.to(self.device))
+                recon = net(real).float().cpu().numpy()
+        finally:
+            net.train()
+        originals, recons = to_uint8_images(real.cpu().numpy()), to_uint8_images(recon)
+        rows = []
+        for start in range(0, len(originals), 8):
+            rows += [originals[start:start + 8], recons[start:start + 8]]
+        return make_grid(np.concatenate(rows), ncols=8)
+
+    def _end_epoch(self, epoch: int, seconds: float) -> None:
+        means = {k: v / max(self._epoch_count, 1) for k, v in self._epoch_sums.items()}
+        self._epoch_sums, self._epoch_count = {}, 0
+        imgs_per_s = self.source.steps_per_epoch * self.config.batch_size / max(seconds, 1e-9)
+        grid = self.render_grid()
+        warnings = self._health_warnings(means)
+        sample = None
+        if self.save and self.run_dir is not None:
+            sample = runs.sample_path(self.run_dir, epoch)
+            self._guard_write(lambda: save_png(grid, sample), sample)
+            weights = runs.epoch_weights_path(self.run_dir, epoch)
+            net = self.models.nets[inference_key(self.config)]
+            self._guard_write(lambda: save_weights(
+                weights, net.state_dict(), self.config, epoch=str(epoch),
+                kind=inference_key(self.config), channels=str(self.channels)), weights)
+        record = {"kind": "epoch", "epoch": epoch, "step": self.progress.step, **means,
+                  "seconds": round(seconds, 3), "images_per_s": round(imgs_per_s, 1)}
+        self._write_records([record] + [{"kind": "event", "event": "warning", "epoch": epoch,
+                                         "step": self.progress.step, "message": w}
+                                        for w in warnings])
+        self.progress.elapsed += seconds
+        self._checkpoint()
+        for w in warnings:
+            log.warning(w)
+            self._emit("on_warning", w)
+        log.info("Epoch %d/%d done in %.1f s (%.0f images/s): %s", epoch, self.config.epochs,
+                 seconds, imgs_per_s, {k: round(v, 4) for k, v in means.items()})
+        self._emit("on_epoch_end", EpochResult(epoch, self.progress.step, grid, means, seconds,
+                                               imgs_per_s, sample, tuple(warnings)))
+        self._mark = time.perf_counter()
+
+    def _health_warnings(self, means: dict[str, float]) -> list[str]:
+        """Mode collapse and a discriminator that wins outright, seen from epoch means."""
+        if not self.config.is_gan:
+            return []
+        out = []
+        if means.get("loss_d", 1.0) < 0.05 and means.get("d_fake", 1.0) < 0.02:
+            out.append("The discriminator is winning outright (D loss near 0, D(G(z)) near 0): "
+                       "the generator gets almost no gradient; try a lower D learning rate.")
+        g = self.models.nets["generator"]
+        g.eval()
+        with torch.no_grad():
+            samples = g(self.fixed.to(self.device)).float()
+        g.train()
+        spread = samples.std(dim=0).mean().item()
+        if spread < 0.05:
+            out.append(f"The samples look nearly identical (spread {spread:.3f}): the generator "
+                       "may have collapsed to one mode.")
+        return out
+
+    # ------------------------------------------------------------------ checkpoints
+    def checkpoint_state(self) -> dict[str, Any]:
+        """Everything needed to continue exactly where training is now."""
+        p = self.progress
+        return {
+            "config": self.config.to_dict(),
+            **self.models.state(),
+            "epoch": p.epoch,
+            "step": p.step,
+            "epoch_step": p.epoch_step,
+            "order": self.order,
+            "rng": {"data": self.data_gen.get_state(), "noise": self.noise_gen.get_state(),
+                    "torch": torch.get_rng_state()},
+            "fixed": self.fixed.cpu(),
+            "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in p.history.items()},
+            "elapsed": p.elapsed,
+            "channels": self.channels,
+        }
+
+    def _checkpoint(self) -> Path | None:
+        if not (self.save and self.run_dir is not None):
+            return None
+        path = runs.last_checkpoint(self.run_dir)
+        self._guard_write(lambda: save_checkpoint(path, self.checkpoint_state()), path)
+        return path
+
+    def _guard_write(self, write: Any, path: Path) -> None:
+        try:
+            write()
+        except OSError as exc:
+            raise RunError(f"Cannot write {path} ({exc.strerror or exc}); training stopped, "
+                           "the previous checkpoint is kept.") from None
+
+    def _stopped(self) -> TrainEnd:
+        self._flush()
+        log.info("Stopped at step %d (epoch %d, %d steps into it)", self.progress.step,
+                 self.progress.epoch + 1, self.progress.epoch_step)
+        self._write_records([{"kind": "event", "event": "stopped", "step": self.progress.step,
+                              "epoch": self.progress.epoch + 1}])
+        return self._finish("stopped")
+
+    def _finish(self, status: str) -> TrainEnd:
+        path = self._checkpoint() if status == "stopped" else (
+            runs.last_checkpoint(self.run_dir) if self.run_dir else None)
+        end = TrainEnd(status, self.progress.epoch, self.progress.step, self.run_dir, path)
+        self._emit("on_end", end)
+        return end
+

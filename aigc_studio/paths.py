@@ -1,0 +1,46 @@
+"""Where things live: bundled resources (read-only) and the per-user folders (writable).
+
+One helper serves an editable install, an installed wheel and a frozen bundle alike, so no
+caller ever writes inside the package.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "aigc-studio"
+HOME_ENV = "AIGC_STUDIO_HOME"
+
+
+def resource_path(*parts: str) -> Path:
+    """A file shipped with the package (``aigc_studio/resources/...``)."""
+    return Path(__file__).resolve().parent.joinpath("resources", *parts)
+
+
+def app_home() -> Path:
+    """The per-user data folder (``AIGC_STUDIO_HOME`` overrides the platform default)."""
+    override = os.environ.get(HOME_ENV)
+    if override:
+        return Path(override).expanduser()
+    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+
+
+def default_runs_root() -> Path:
+    """Where new runs are created unless ``--out`` says otherwise."""
+    return app_home() / "runs"
+
+
+def default_data_root() -> Path:
+    """Where torchvision data sets are downloaded to or looked for."""
+    return app_home() / "data"
+
+
+def log_dir() -> Path:
+    """The application's log folder."""
+    override = os.environ.get(HOME_ENV)
+    if override:
+        return Path(override).expanduser() / "logs"
+    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
