@@ -33,7 +33,7 @@ from aigc_studio.errors import AigcError
 if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
 
-COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export")
+COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "interpolate")
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
 
@@ -300,6 +300,29 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_interpolate(args: argparse.Namespace) -> int:
+    """Walk the latent space from seed A to seed B: a GIF, or PNG frames in a folder."""
+    from aigc_studio.engine.explore import Explorer, save_frames, save_gif, upscale
+    from aigc_studio.engine.inference import load_model
+
+    if args.steps < 2 or args.steps > 2000:
+        raise UsageError(f"--steps must be from 2 to 2000, not {args.steps}.")
+    if args.scale < 1 or args.scale > 32:
+        raise UsageError(f"--scale must be from 1 to 32, not {args.scale}.")
+    explorer = Explorer(load_model(args.model_path))
+    frames = upscale(explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
+                                            spherical=args.slerp), args.scale)
+    target = Path(args.out).expanduser()
+    if target.suffix.lower() == ".gif":
+        _ensure_parent(target)
+        save_gif(frames, target, fps=args.fps)
+        out(f"Wrote {len(frames)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
+    else:
+        save_frames(frames, target)
+        out(f"Wrote {len(frames)} PNG frames to {target}")
+    return 0
+
+
 def _make_dir(path: Path) -> None:
     try:
         path.mkdir(parents=True, exist_ok=True)
@@ -377,6 +400,16 @@ def build_parser() -> argparse.ArgumentParser:
     exp.add_argument("--format", choices=("safetensors", "onnx"), default="safetensors")
     exp.add_argument("--out", required=True)
     exp.set_defaults(func=cmd_export)
+
+    walk = sub.add_parser("interpolate", help="walk the latent space between two seeds")
+    walk.add_argument("model_path", metavar="RUN_OR_CHECKPOINT")
+    walk.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
+    walk.add_argument("--steps", type=int, default=32, help="frames from A to B (inclusive)")
+    walk.add_argument("--slerp", action="store_true", help="spherical instead of linear")
+    walk.add_argument("--fps", type=float, default=12.0)
+    walk.add_argument("--scale", type=int, default=4, help="enlarge each frame N times")
+    walk.add_argument("--out", required=True, help="walk.gif, or a folder for PNG frames")
+    walk.set_defaults(func=cmd_interpolate)
     return parser
 
 

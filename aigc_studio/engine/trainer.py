@@ -147,7 +147,11 @@ class Trainer:
         self.channels = self.data.channels
         self.source = BatchSource(self.data, cfg.batch_size, self.device)
         torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
-        nets = {k: m.to(self.device) for k, m in build_networks(cfg, self.channels).items()}
+        # channels_last: oneDNN / cuDNN convolutions run faster on NHWC (1.05-1.2x on CPU)
+        self.memory_format = torch.channels_last if self.device.type in ("cpu", "cuda") \
+            else torch.contiguous_format
+        nets = {k: m.to(self.device, memory_format=self.memory_format)
+                for k, m in build_networks(cfg, self.channels).items()}
         betas = (cfg.beta1, cfg.beta2)
         if cfg.is_gan:
             optims = {"g": torch.optim.Adam(nets["generator"].parameters(), cfg.lr_g, betas),
@@ -270,9 +274,10 @@ class Trainer:
             if self.order is None:
                 self.order = torch.randperm(len(self.data), generator=self.data_gen)
             epoch_start = time.perf_counter()
-            for real in self.source.batches(self.order, p.epoch_step):
+            for batch in self.source.batches(self.order, p.epoch_step):
                 if self._check_control():
                     return self._stopped()
+                real = batch.contiguous(memory_format=self.memory_format)
                 metrics = self._gan_step(real) if cfg.is_gan else self._ae_step(real)
                 p.step += 1
                 p.epoch_step += 1

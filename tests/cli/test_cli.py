@@ -175,3 +175,26 @@ def test_help_lists_commands() -> None:
     assert done.returncode == 0
     for command in ("train", "resume", "sample", "reconstruct", "runs", "export"):
         assert command in done.stdout
+
+
+def test_interpolate_writes_a_gif_and_frames(tmp_path: Path,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    run = _train(tmp_path, capsys)
+    gif = tmp_path / "walk.gif"
+    assert main(["interpolate", str(run), "--seeds", "1", "2", "--steps", "9", "--slerp",
+                 "--out", str(gif)]) == 0
+    with Image.open(gif) as image:
+        assert image.n_frames == 9 and image.size == (128, 128)
+        assert image.info.get("loop") == 0
+    assert main(["interpolate", str(run), "--seeds", "1", "2", "--steps", "5", "--scale", "1",
+                 "--out", str(tmp_path / "frames")]) == 0
+    frames = sorted((tmp_path / "frames").iterdir())
+    assert [f.name for f in frames][0] == "frame_0000.png" and len(frames) == 5
+    assert Image.open(frames[0]).size == (32, 32)
+    # the first frame is seed 1's image exactly
+    from aigc_studio.engine.inference import decode, load_model
+    from aigc_studio.core.latent import seed_vector
+
+    model = load_model(run)
+    direct = decode(model, seed_vector(1, 16)[None])[0]
+    assert np.array_equal(np.asarray(Image.open(frames[0]).convert("RGB")), direct)

@@ -34,9 +34,9 @@ def train_judge(size: int = 32, epochs: int = 3, seed: int = 0) -> nn.Module:
     return net
 
 
-def judge(net: nn.Module, images_u8: np.ndarray, confidence: float = 0.8
+def judge(net: nn.Module, images_u8: np.ndarray, confidence: float = 0.5
           ) -> tuple[float, int]:
-    """(share of samples classified with >= confidence, number of distinct confident classes)
+    """(share of samples given one class with probability >= confidence, number of distinct confident classes)
     for uint8 images (N, H, W, 3)."""
     x = torch.from_numpy(images_u8[..., :1].copy()).permute(0, 3, 1, 2)
     with torch.no_grad():

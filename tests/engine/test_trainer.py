@@ -250,12 +250,12 @@ def test_too_few_images_for_batch(tiny: Tiny, tmp_path: Path) -> None:
 def test_dcgan_learns_recognisable_digits(tmp_path: Path) -> None:
     """A classifier trained on real digits recognises most samples, from several classes."""
     judge_net = train_judge()
-    config = TrainConfig(dataset="digits", width=32, epochs=5, batch_size=64, seed=0)
+    config = TrainConfig(dataset="digits", width=32, epochs=6, batch_size=32, seed=0)
     end = Trainer(config, runs_root=tmp_path).fit()
     model = load_model(end.run_dir)
     share, classes = judge(judge_net, sample(model, 256, seed=1))
     first = load_model(runs.epoch_weights(end.run_dir)[0])
     share_first, _ = judge(judge_net, sample(first, 256, seed=1))
-    assert share >= 0.5, f"only {share:.0%} of samples look like a digit"
+    assert share >= 0.6, f"only {share:.0%} of samples look like a digit"
     assert classes >= 8, f"only {classes} digit classes generated"
-    assert share > share_first  # and it got better with training
+    assert share > 2 * share_first  # and it got there by training

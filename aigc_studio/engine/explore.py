@@ -1,0 +1,138 @@
+"""The latent explorer's renderer: pure functions from a request to pixels.
+
+Kept free of Qt so the window's render worker, the CLI and the benchmarks share one code path
+(the StyleGAN3-visualizer shape: a renderer function plus "latest request wins" coalescing in
+the GUI). Everything here returns uint8 RGB arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from aigc_studio.core.atomic import atomic_write_with
+from aigc_studio.core.grid import make_grid, save_png
+from aigc_studio.core.latent import path, principal_directions, seed_vector
+from aigc_studio.engine import runs
+from aigc_studio.engine.inference import LoadedModel, decode, load_model
+from aigc_studio.errors import AigcError
+
+
+@dataclass(frozen=True)
+class RenderRequest:
+    """What to draw: ``count`` images starting at ``seed`` (seed, seed+1, ...), each moved by
+    ``offsets`` along latent axes and ``pca`` along principal directions."""
+
+    seed: int = 0
+    count: int = 1
+    offsets: tuple[tuple[int, float], ...] = ()
+    pca: tuple[tuple[int, float], ...] = ()
+    serial: int = 0  # increases with every request; lets a worker drop stale ones
+
+
+@dataclass
+class Explorer:
+    """Latent-space walks for a generator (or an autoencoder's decoder)."""
+
+    model: LoadedModel
+    _directions: np.ndarray | None = field(default=None, repr=False)
+    _scales: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.model.config.latent_dim
+
+    def latents(self, request: RenderRequest) -> torch.Tensor:
+        """The latent vectors a request describes (N, latent_dim)."""
+        z = torch.stack([seed_vector(request.seed + i, self.latent_dim)
+                         for i in range(request.count)])
+        for index, value in request.offsets:
+            if 0 <= index < self.latent_dim:
+                z[:, index] += value
+        if request.pca:
+            directions, _ = self.directions()
+            for index, value in request.pca:
+                if 0 <= index < len(directions):
+                    # unit direction in a space of unit-variance axes: value is in std devs
+                    z += value * torch.from_numpy(directions[index])
+        return z
+
+    def render(self, request: RenderRequest) -> np.ndarray:
+        """One image (count 1) or a grid, as uint8 (H, W, 3)."""
+        images = decode(self.model, self.latents(request))
+        return images[0] if request.count == 1 else make_grid(images)
+
+    def directions(self, k: int = 8, samples: int = 2000, seed: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Principal latent directions (GANSpace), computed once per model."""
+        if self._directions is None:
+            if not self.model.is_gan:
+                raise AigcError("Principal directions need a GAN generator.")
+            gen = torch.Generator().manual_seed(seed)
+            z = torch.randn(samples, self.latent_dim, generator=gen)
+            first_block = self.model.net.net[:3]  # ConvTranspose -> BatchNorm -> ReLU: 4x4
+            device = next(self.model.net.parameters()).device
+            with torch.no_grad():
+                feats = first_block(z[:, :, None, None].to(device)).flatten(1).cpu().numpy()
+            self._directions, self._scales = principal_directions(feats, z.numpy(), k)
+        return self._directions, self._scales
+
+    def interpolation(self, seed_a: int, seed_b: int, steps: int, *, spherical: bool = True
+                      ) -> np.ndarray:
+        """Frames walking from seed A to seed B: uint8 (steps, H, W, 3)."""
+        a, b = seed_vector(seed_a, self.latent_dim), seed_vector(seed_b, self.latent_dim)
+        return decode(self.model, path(a, b, steps, spherical=spherical))
+
+
+def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8
+                   ) -> list[tuple[int, np.ndarray]]:
+    """The same latents rendered by every saved epoch of a run: [(epoch, (H, W*count, 3))]."""
+    out = []
+    for weights in runs.epoch_weights(Path(run_dir)):
+        model = load_model(weights)
+        z = torch.stack([seed_vector(seed + i, model.config.latent_dim) for i in range(count)])
+        out.append((model.epoch, make_grid(decode(model, z), ncols=count)))
+    return out
+
+
+def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
+    """Nearest-neighbour enlargement (N, H, W, C) so small model outputs are visible."""
+    if scale <= 1:
+        return frames
+    return frames.repeat(scale, axis=1).repeat(scale, axis=2)
+
+
+def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: float = 12.0,
+             *, bounce: bool = False) -> Path:
+    """An animated GIF that loops forever (``bounce`` plays it forwards then backwards)."""
+    seq = list(frames)
+    if not seq:
+        raise AigcError("There are no frames to export.")
+    if bounce and len(seq) > 2:
+        seq = seq + seq[-2:0:-1]
+    images = [Image.fromarray(np.ascontiguousarray(f)) for f in seq]
+    duration = max(round(1000.0 / max(fps, 0.1)), 20)
+
+    def write(handle: object) -> None:
+        images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
+                       duration=duration, loop=0, optimize=False, disposal=2)
+
+    atomic_write_with(Path(path_out), write)  # type: ignore[arg-type]
+    return Path(path_out)
+
+
+def save_frames(frames: Sequence[np.ndarray] | np.ndarray, folder: Path) -> list[Path]:
+    """One PNG per frame: ``frame_0000.png``, ..."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for i, frame in enumerate(frames):
+        target = folder / f"frame_{i:04d}.png"
+        save_png(frame, target)
+        written.append(target)
+    return written
