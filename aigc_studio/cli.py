@@ -29,6 +29,7 @@ from aigc_studio.engine.callbacks import (
 )
 from aigc_studio.engine.config import BUILTIN_DATASETS, DEVICES, MODELS, ConfigError, TrainConfig
 from aigc_studio.errors import AigcError
+from aigc_studio.logs import log_user_error, setup_logging
 
 if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
@@ -426,11 +427,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``aigc-studio`` and ``python -m aigc_studio``."""
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in argv
-    if sys.stderr is not None:  # warnings to the terminal; the run log keeps the details
-        console = logging.StreamHandler()
-        console.setLevel(logging.WARNING)
-        console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
-        logging.getLogger().addHandler(console)
+    setup_logging()
     if _wants_gui(argv):
         from aigc_studio.gui.app import run_app
 
@@ -450,6 +447,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except AigcError as exc:
         if debug:
             raise
+        log_user_error(str(exc))
         err(f"error: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
@@ -458,6 +456,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # a bug: still one sentence unless --debug
         if debug:
             raise
+        logging.getLogger("aigc_studio").exception("Unexpected error")
         err(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details).")
         return EXIT_ERROR
 

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-
-import platformdirs
+from types import ModuleType
 
 APP_NAME = "aigc-studio"
 HOME_ENV = "AIGC_STUDIO_HOME"
@@ -25,7 +24,7 @@ def app_home() -> Path:
     override = os.environ.get(HOME_ENV)
     if override:
         return Path(override).expanduser()
-    return Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    return Path(_platformdirs().user_data_dir(APP_NAME, appauthor=False))
 
 
 def default_runs_root() -> Path:
@@ -43,4 +42,11 @@ def log_dir() -> Path:
     override = os.environ.get(HOME_ENV)
     if override:
         return Path(override).expanduser() / "logs"
-    return Path(platformdirs.user_log_dir(APP_NAME, appauthor=False))
+    return Path(_platformdirs().user_log_dir(APP_NAME, appauthor=False))
+
+
+def _platformdirs() -> ModuleType:
+    """platformdirs, imported late so a bare torch image can run the engine from source."""
+    import platformdirs
+
+    return platformdirs

@@ -52,13 +52,21 @@ def principal_directions(features: np.ndarray, latents: np.ndarray, k: int
     each component back to a latent direction. Returns (directions (k, nz) unit-norm, the
     standard deviation of each component's coefficient (k,), for slider ranges).
     """
-    x = features - features.mean(axis=0, keepdims=True)
+    x = torch.from_numpy(np.ascontiguousarray(features, dtype=np.float32))
+    x = x - x.mean(dim=0, keepdim=True)
     k = min(k, x.shape[0] - 1, x.shape[1])
-    _, s, vt = np.linalg.svd(x, full_matrices=False)
-    coeffs = x @ vt[:k].T  # (N, k)
-    std = coeffs.std(axis=0) + 1e-12
-    coeffs = coeffs / std
-    fit, *_ = np.linalg.lstsq(coeffs, latents - latents.mean(axis=0), rcond=None)  # (k, nz)
-    norms = np.linalg.norm(fit, axis=1, keepdims=True) + 1e-12
-    return (fit / norms).astype(np.float32), (s[:k] / np.sqrt(max(len(x) - 1, 1))).astype(
-        np.float32)
+    # randomised PCA: O(N*D*k) instead of a full SVD, ~100x faster for N=2000, D=4096
+    gen_state = torch.random.get_rng_state()
+    torch.manual_seed(0)  # pca_lowrank draws a random projection: keep directions reproducible
+    try:
+        _, s, v = torch.pca_lowrank(x, q=min(k + 8, *x.shape), center=False, niter=4)
+    finally:
+        torch.random.set_rng_state(gen_state)
+    s, v = s[:k], v[:, :k]  # (k,), (D, k)
+    coeffs = x @ v  # (N, k)
+    coeffs = coeffs / (coeffs.std(dim=0, keepdim=True) + 1e-12)
+    z = torch.from_numpy(np.ascontiguousarray(latents, dtype=np.float32))
+    fit = torch.linalg.lstsq(coeffs, z - z.mean(dim=0, keepdim=True)).solution  # (k, nz)
+    fit = fit / (fit.norm(dim=1, keepdim=True) + 1e-12)
+    scales = s / max(x.shape[0] - 1, 1) ** 0.5
+    return fit.numpy().astype(np.float32), scales.numpy().astype(np.float32)

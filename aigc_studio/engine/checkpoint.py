@@ -14,8 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors import SafetensorError
-from safetensors.torch import load_file, save
 
 from aigc_studio.core.atomic import atomic_write_bytes, atomic_write_with
 from aigc_studio.engine.config import ConfigError, TrainConfig
@@ -61,6 +59,8 @@ def checkpoint_config(state: dict[str, Any], path: Path) -> TrainConfig:
 def save_weights(path: Path, tensors: dict[str, torch.Tensor], config: TrainConfig,
                  **meta: str) -> None:
     """Write plain weights as safetensors (atomically), with the config in the metadata."""
+    from safetensors.torch import save  # late: the engine runs without it until weights are saved
+
     flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     metadata = {"format": FORMAT, "config": json.dumps(config.to_dict()), **meta}
     atomic_write_bytes(Path(path), save(flat, metadata=metadata))
@@ -70,9 +70,10 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
     """Read a safetensors weights file: (tensors, metadata)."""
     path = Path(path)
     _check_file(path)
-    try:
-        from safetensors import safe_open
+    from safetensors import SafetensorError, safe_open
+    from safetensors.torch import load_file
 
+    try:
         with safe_open(str(path), framework="pt") as handle:
             metadata = dict(handle.metadata() or {})
         tensors = load_file(str(path))

@@ -162,6 +162,7 @@ class Trainer:
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.fixed = self._fixed_inputs()
+        self._real_spread = self._data_spread()
         self.order: torch.Tensor | None = None
         self.progress = _Progress(history={k: [] for k in ("epoch", "step", *self.metric_names)})
         if cfg.is_gan:
@@ -185,6 +186,14 @@ class Trainer:
         if self.data.images is not None:
             return self.data.images[:n].clone()
         return torch.stack([self.data.stream[i][0] for i in range(n)])
+
+    def _data_spread(self) -> float:
+        """How much real images differ from each other (per-pixel std, averaged)."""
+        if self.data.images is not None:
+            sample = self.data.images[:256]
+        else:
+            sample = torch.stack([self.data.stream[i][0] for i in range(min(64, len(self.data)))])
+        return float(to_unit_range(sample).std(dim=0).mean())
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:
@@ -278,7 +287,14 @@ class Trainer:
                 if self._check_control():
                     return self._stopped()
                 real = batch.contiguous(memory_format=self.memory_format)
-                metrics = self._gan_step(real) if cfg.is_gan else self._ae_step(real)
+                out_of_memory = False
+                try:
+                    metrics = self._gan_step(real) if cfg.is_gan else self._ae_step(real)
+                except torch.OutOfMemoryError:
+                    out_of_memory = True
+                if out_of_memory:  # outside the except block: its frames no longer pin tensors
+                    del batch, real
+                    self._recover_from_oom()
                 p.step += 1
                 p.epoch_step += 1
                 self._pending.append(metrics)
@@ -307,6 +323,25 @@ class Trainer:
                 ctl.wait_while_paused(0.25)
             self._mark = time.perf_counter()
         return ctl.stop_requested
+
+    def _recover_from_oom(self) -> None:
+        """Free what the failed step held, then stop with advice; the last checkpoint stays."""
+        self._pending.clear()
+        self._pending_steps.clear()
+        for opt in self.models.optims.values():
+            opt.zero_grad(set_to_none=True)
+        if self.device.type == "cuda":
+            torch.cuda.empty_cache()
+        elif self.device.type == "mps":
+            torch.mps.empty_cache()
+        bs = self.config.batch_size
+        message = (f"Out of memory on {self.device.type} at step {self.progress.step + 1} with "
+                   f"batch size {bs}; try a smaller batch (e.g. --batch-size {max(bs // 2, 2)}). "
+                   "The last checkpoint is kept.")
+        log.error(message)
+        self._write_records([{"kind": "event", "event": "failed", "message": message,
+                              "step": self.progress.step}])
+        raise TrainingError(message)
 
     def _apply_learning_rates(self, lrs: dict[str, float]) -> None:
         for key, opt in (("lr_g", "g"), ("lr_d", "d")):
@@ -470,15 +505,18 @@ class Trainer:
         if means.get("loss_d", 1.0) < 0.05 and means.get("d_fake", 1.0) < 0.02:
             out.append("The discriminator is winning outright (D loss near 0, D(G(z)) near 0): "
                        "the generator gets almost no gradient; try a lower D learning rate.")
+        if self.progress.epoch + 1 < 2:  # too early: a fresh generator is nearly constant
+            return out
         g = self.models.nets["generator"]
         g.eval()
         with torch.no_grad():
             samples = g(self.fixed.to(self.device)).float()
         g.train()
         spread = samples.std(dim=0).mean().item()
-        if spread < 0.05:
-            out.append(f"The samples look nearly identical (spread {spread:.3f}): the generator "
-                       "may have collapsed to one mode.")
+        if spread < 0.1 * self._real_spread:
+            out.append(f"The samples look nearly identical (spread {spread:.3f} against "
+                       f"{self._real_spread:.3f} in the data): the generator may have collapsed "
+                       "to one mode.")
         return out
 
     # ------------------------------------------------------------------ checkpoints

@@ -1,0 +1,209 @@
+"""Start the studio window: ``aigc-studio`` (no subcommand) and ``python -m aigc_studio.gui``.
+
+Import cost matters here: nothing on this path imports torch, so the window paints in well
+under a second and PyTorch loads afterwards in the background.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings
+from PySide6.QtWidgets import QApplication
+
+from aigc_studio.engine.callbacks import TrainEnd
+
+_T0 = time.perf_counter()
+log = logging.getLogger(__name__)
+ORG = "AIGC Studio"
+APP = "AIGC Studio"
+DEMO_EPOCHS = 5
+
+
+def _say(message: str) -> None:
+    """One line on stderr (a frozen windowed app has no stderr at all)."""
+    if sys.stderr is not None:
+        print(f"aigc-studio: {message}", file=sys.stderr)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The window's own command-line flags."""
+    parser = argparse.ArgumentParser(
+        prog="aigc-studio",
+        description="Open the AIGC Studio window (train and explore DCGANs and autoencoders).",
+    )
+    parser.add_argument("path", nargs="?", type=Path,
+                        help="a run folder, checkpoint or image folder to open")
+    parser.add_argument("--demo", action="store_true",
+                        help="start training a DCGAN on the bundled digits at once")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N",
+                        help=f"epochs to train (the demo's default is {DEMO_EPOCHS})")
+    parser.add_argument("--limit", type=int, default=None, metavar="N",
+                        help="use at most N images (a quicker demo)")
+    parser.add_argument("--quit-when-done", action="store_true",
+                        help="exit when training ends (0 when it finished)")
+    parser.add_argument("--screenshot", type=Path, metavar="PATH",
+                        help="save a PNG of the window when training ends (or once ready)")
+    parser.add_argument("--exit-after-paint", action="store_true", help=argparse.SUPPRESS)
+    return parser
+
+
+class Automation(QObject):
+    """Drives the window for --demo / --quit-when-done / --screenshot."""
+
+    def __init__(self, window: object, args: argparse.Namespace, app: QApplication) -> None:
+        super().__init__()
+        from aigc_studio.gui.main_window import MainWindow
+
+        assert isinstance(window, MainWindow)
+        self.window = window
+        self.args = args
+        self.app = app
+        self.exit_code: int | None = None
+        window.torch_ready.connect(self._on_ready)
+        window.training_done.connect(self._on_done)
+
+    def _on_ready(self) -> None:
+        args, panel = self.args, self.window.panel
+        if args.epochs is not None:
+            panel.epochs.setValue(max(1, args.epochs))
+        if args.limit is not None:
+            panel.limit.setValue(max(0, args.limit))
+        if args.demo:
+            panel.set_dataset("digits")
+            panel._select(panel.model, "dcgan")
+            panel._select(panel.device, "auto")
+            if args.epochs is None:
+                panel.epochs.setValue(DEMO_EPOCHS)
+            if not self.window.start_training():
+                self._finish(2)
+        elif (args.quit_when_done or args.screenshot) and not self.window.is_training():
+            self._finish(0)
+
+    def _on_done(self, end: TrainEnd | None) -> None:
+        if not (self.args.quit_when_done or self.args.screenshot):
+            return
+        ok = end is not None and end.status == "finished"
+        if not ok:
+            message = self.window.banner.text() or (end.message if end else "training failed")
+            _say(message)
+        if self.args.quit_when_done:
+            self._finish(0 if ok else 1)
+        else:
+            self._screenshot()
+
+    def _screenshot(self) -> bool:
+        path = self.args.screenshot
+        if path is None:
+            return True
+        self.app.processEvents()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.window.grab().save(str(path), "PNG"):
+            _say(f"could not write the screenshot {path}.")
+            return False
+        return True
+
+    def _finish(self, code: int) -> None:
+        if not self._screenshot() and code == 0:
+            code = 1
+        self.exit_code = code
+        if self.args.quit_when_done or self.args.screenshot:
+            self.window.close()
+            self.app.exit(code)
+
+
+def _setup_logging() -> None:
+    root = logging.getLogger()
+    if root.handlers:
+        return
+    if sys.stderr is not None:  # None in a frozen windowed app
+        logging.basicConfig(level=logging.WARNING,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        from aigc_studio.paths import log_dir
+
+        folder = log_dir()
+        folder.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(folder / "gui.log", encoding="utf-8")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        handler.setLevel(logging.INFO)
+        root.addHandler(handler)
+        if root.level > logging.INFO or root.level == logging.NOTSET:
+            root.setLevel(logging.INFO)
+    except OSError:
+        pass
+
+
+def _process_age() -> float:
+    """Seconds since this process started (Linux; falls back to time since import)."""
+    try:
+        import os
+
+        ticks = os.sysconf("SC_CLK_TCK")
+        start = int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[19]) / ticks
+        uptime = float(Path("/proc/uptime").read_text().split()[0])
+        return uptime - start
+    except (OSError, ValueError, IndexError, AttributeError):
+        return time.perf_counter() - _T0
+
+
+def _warn_about_binding() -> None:
+    """PySide6 6.12.0 drops a reference on every signal: long sessions abort (see tests)."""
+    import PySide6
+
+    if PySide6.__version__ == "6.12.0":
+        log.warning("PySide6 6.12.0 has a reference-counting bug in signals that can abort "
+                    "long sessions; install another release (e.g. 6.11.3).")
+
+
+def run_app(argv: list[str] | None = None) -> int:
+    """Open the window; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    if args.epochs is not None and args.epochs < 1:
+        _say("--epochs must be at least 1.")
+        return 2
+    _setup_logging()
+    _warn_about_binding()
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setOrganizationName(ORG)
+    app.setApplicationName(APP)
+    app.setApplicationDisplayName(APP)
+
+    from aigc_studio.gui.main_window import MainWindow
+    from aigc_studio.gui.style import apply_style
+
+    apply_style(app)
+    window = MainWindow(settings=QSettings(ORG, APP))
+    automation = Automation(window, args, app)
+    window.show()
+    if args.path is not None:
+        window.handle_dropped_path(args.path.expanduser())
+    if args.exit_after_paint:
+        def report() -> None:
+            painted = (window.first_paint_s or time.perf_counter()) - _T0
+            since_start = _process_age() - (time.perf_counter() - (window.first_paint_s or 0))
+            print(f"painted_s={painted:.3f} painted_since_process_start_s={since_start:.3f} "
+                  f"torch_at_paint={window.torch_at_first_paint}", flush=True)
+            window.shutdown()
+            window.close()
+            app.exit(0)
+
+        window.torch_ready.connect(report)
+    code = app.exec()
+    window.shutdown()
+    window.close()
+    if automation.exit_code is not None:
+        return automation.exit_code
+    return int(code)
+
+
+def main() -> None:
+    """``python -m aigc_studio.gui``."""
+    sys.exit(run_app(sys.argv[1:]))

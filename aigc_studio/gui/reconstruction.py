@@ -1,0 +1,991 @@
+"""The reconstruction panel: drop images on an autoencoder and see what it keeps.
+
+Each usable image becomes a row: original | reconstruction | absolute-error heatmap, MSE, PSNR,
+SSIM and what was done to the file to fit the model (the shared loader's notes). Files that
+cannot be used get a row of their own with the loader's reason; the rest still run. Folder
+expansion, loading and the model run in a worker thread, in chunks, so a folder of thousands
+of files shows progress and can be cancelled while the window stays responsive.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import itertools
+import math
+import re
+import threading
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import (
+    QBrush,
+    QCloseEvent,
+    QColor,
+    QDragEnterEvent,
+    QDragLeaveEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QFont,
+    QPixmap,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QApplication,
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aigc_studio.core.grid import save_png
+from aigc_studio.core.images import find_images
+from aigc_studio.gui.explorer import PANEL_STYLE, Banner, WrappedLabel
+from aigc_studio.gui.qimage import array_to_qimage
+from aigc_studio.gui.render_worker import LoopWorker, ModelInfo, model_info, user_message
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
+    from aigc_studio.engine.inference import LoadedModel, Reconstruction
+
+CHUNK = 16  # images per model call: small enough for smooth progress and quick cancelling
+ERROR_FULL_SCALE = 128.0  # an absolute error of half the intensity range is drawn brightest
+THUMB_TARGET = 96  # thumbnails are enlarged by a whole factor to about this size
+PIXMAP_CACHE = 600  # thumbnails kept as pixmaps; rows are made from numpy again on demand
+
+# Matplotlib's "inferno" at 11 evenly spaced stops (perceptually uniform, readable in grey).
+_INFERNO_STOPS = np.array([
+    (0, 0, 4), (22, 11, 57), (66, 10, 104), (106, 23, 110), (147, 38, 103), (188, 55, 84),
+    (221, 81, 58), (243, 120, 25), (252, 165, 10), (246, 215, 70), (252, 255, 164),
+], dtype=np.float64)
+INFERNO_LUT: np.ndarray = np.stack(
+    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_INFERNO_STOPS)),
+               _INFERNO_STOPS[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
+
+
+_ROOT = QModelIndex()
+
+
+def error_heatmap(original: np.ndarray, reconstruction: np.ndarray,
+                  full_scale: float = ERROR_FULL_SCALE) -> np.ndarray:
+    """|original - reconstruction| averaged over channels, as an inferno-coloured uint8 RGB.
+
+    A fixed scale (not per image) keeps rows comparable: the same colour is the same error.
+    """
+    a = np.asarray(original, dtype=np.float32)
+    b = np.asarray(reconstruction, dtype=np.float32)
+    err = np.abs(a - b)
+    if err.ndim == 3:
+        err = err.mean(axis=2)
+    index = np.clip(err * (255.0 / full_scale), 0, 255).astype(np.uint8)
+    return INFERNO_LUT[index]
+
+
+@dataclass(frozen=True)
+class ResultRow:
+    """One reconstructed image and its error heatmap (plain data for the GUI thread)."""
+
+    result: Reconstruction
+    error: np.ndarray  # uint8 (S, S, 3)
+
+
+def mean_metrics(results: Sequence[Reconstruction]) -> dict[str, float] | None:
+    """Batch means of MSE, PSNR (finite values; identical images have infinite PSNR) and SSIM."""
+    if not results:
+        return None
+    finite = [r.psnr for r in results if math.isfinite(r.psnr)]
+    return {
+        "mse": float(np.mean([r.mse for r in results])),
+        "psnr": float(np.mean(finite)) if finite else math.inf,
+        "ssim": float(np.mean([r.ssim for r in results])),
+    }
+
+
+def _fmt_psnr(value: float) -> str:
+    return "∞ (identical)" if math.isinf(value) else f"{value:.2f} dB"
+
+
+# --------------------------------------------------------------------------------------------
+# The worker
+# --------------------------------------------------------------------------------------------
+
+
+class ReconstructionWorker(LoopWorker):
+    """Loads an autoencoder and reconstructs batches of dropped paths, in its own thread.
+
+    Batches run first-in first-out (every drop counts); a model load goes before any waiting
+    batch. :meth:`cancel` stops the batch under way between chunks and drops queued ones.
+    """
+
+    model_loaded = Signal(object)  # ModelInfo
+    load_failed = Signal(str)
+    scanned = Signal(int, int, list)  # job, image files found, [(Path, reason)] skipped
+    results_ready = Signal(int, list, list)  # job, [ResultRow], [(Path, reason)]
+    progress = Signal(int, int, int)  # job, done, total
+    batch_finished = Signal(int, bool)  # job, cancelled
+    batch_failed = Signal(int, str)  # job, message
+
+    def __init__(self, chunk: int = CHUNK) -> None:
+        super().__init__("aigc-reconstruct")
+        self.chunk = chunk
+        self._load: Path | None = None
+        self._batches: deque[tuple[int, list[Path]]] = deque()
+        self._cancelled_upto = 0
+        self._current_job = 0
+        self._model: LoadedModel | None = None
+        self.batches_done = 0
+        self.worker_thread_ids: set[int] = set()  # where the work ran (tests check it is not
+        # the GUI thread)
+
+    # --- GUI-thread side -------------------------------------------------------------------
+    def load(self, path: Path) -> None:
+        """Load a model; batches waiting or under way are cancelled (the panel resubmits)."""
+        with self._cond:
+            self._load = Path(path)
+            self._cancel_all_locked()
+            self._cond.notify_all()
+
+    def enqueue(self, job: int, paths: Sequence[Path]) -> None:
+        """Reconstruct ``paths`` (files and folders) as batch ``job`` (ids must increase)."""
+        with self._cond:
+            self._batches.append((job, [Path(p) for p in paths]))
+            self._cond.notify_all()
+
+    def cancel(self) -> None:
+        """Stop the batch under way (after its current chunk) and skip the waiting ones."""
+        with self._cond:
+            self._cancel_all_locked()
+
+    def pending_batches(self) -> int:
+        """Batches waiting to start."""
+        with self._cond:
+            return len(self._batches)
+
+    def _cancel_all_locked(self) -> None:
+        # Queued batches stay queued but marked: each still reports ``batch_finished`` (as
+        # cancelled) when its turn comes, so whoever waits on it is never left hanging.
+        for job, _ in self._batches:
+            self._cancelled_upto = max(self._cancelled_upto, job)
+        self._cancelled_upto = max(self._cancelled_upto, self._current_job)
+
+    def _is_cancelled(self, job: int) -> bool:
+        with self._cond:
+            return job <= self._cancelled_upto or self._stopping
+
+    # --- worker-thread side ----------------------------------------------------------------
+    def _next_job(self) -> Any:
+        if self._load is not None:
+            job, self._load = ("load", self._load), None
+            return job
+        if self._batches:
+            job_id, paths = self._batches.popleft()
+            self._current_job = job_id
+            return ("batch", (job_id, paths))
+        return None
+
+    def _do(self, job: tuple[str, Any]) -> None:
+        self.worker_thread_ids.add(threading.get_ident())
+        kind, payload = job
+        if kind == "load":
+            self._do_load(payload)
+        else:
+            job_id, paths = payload
+            try:
+                self._do_batch(job_id, paths)
+            except Exception as exc:
+                self.batch_failed.emit(job_id, user_message(exc))
+                self.batch_finished.emit(job_id, False)
+
+    def _do_load(self, path: Path) -> None:
+        try:
+            from aigc_studio.engine.inference import load_model
+
+            model = load_model(path)
+            info = model_info(path, model)
+        except Exception as exc:
+            self._model = None
+            self.load_failed.emit(user_message(exc))
+            return
+        self._model = model
+        self.model_loaded.emit(info)
+
+    def _do_batch(self, job: int, paths: list[Path]) -> None:
+        if self._is_cancelled(job):
+            self.batch_finished.emit(job, True)
+            return
+        model = self._model
+        if model is None or model.is_gan:
+            self.batch_failed.emit(job, "Open an autoencoder run first: reconstruction needs an "
+                                   "autoencoder.")
+            self.batch_finished.emit(job, False)
+            return
+        files, skipped = find_images(paths)
+        self.scanned.emit(job, len(files), skipped)
+        total = len(files)
+        self.progress.emit(job, 0, total)
+        from aigc_studio.engine.inference import reconstruct
+
+        for start in range(0, total, self.chunk):
+            if self._is_cancelled(job):
+                self.batch_finished.emit(job, True)
+                return
+            chunk = files[start:start + self.chunk]
+            results, failed = reconstruct(model, chunk, batch_size=self.chunk)
+            rows = [ResultRow(r, error_heatmap(r.original, r.reconstruction)) for r in results]
+            self.results_ready.emit(job, rows, failed)
+            self.progress.emit(job, start + len(chunk), total)
+        self.batches_done += 1
+        self.batch_finished.emit(job, False)
+
+    def _release(self) -> None:
+        self._model = None
+
+
+# --------------------------------------------------------------------------------------------
+# The table of results
+# --------------------------------------------------------------------------------------------
+
+
+class ResultsModel(QAbstractTableModel):
+    """Rows of reconstructions, with the batch mean pinned as the first row."""
+
+    COLUMNS = ("File", "Original", "Reconstruction", "|Error|", "MSE", "PSNR", "SSIM",
+               "What was done to the file")
+    FILE, ORIGINAL, RECON, ERROR, MSE, PSNR, SSIM, NOTES = range(8)
+    TOOLTIPS = (
+        "The image file (hover a row for the full path).",
+        "The image as the model sees it: upright, resized and cropped to the model's size.",
+        "What the autoencoder rebuilt from its compressed latent code.",
+        "Absolute difference, bright = large error (the scale is the same for every row).",
+        "Mean squared error on a 0-1 scale: lower is better.",
+        "Peak signal-to-noise ratio in dB: higher is better (above ~20 dB looks close).",
+        "Structural similarity from -1 to 1: 1 means the same structure.",
+        "How the file was brought to the model's size and channels (as training data is).",
+    )
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[ResultRow] = []
+        self.scale = 3
+        self._pixmaps: OrderedDict[tuple[int, int], QPixmap] = OrderedDict()
+        self._mean: dict[str, float] | None = None
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        """Results plus the mean row."""
+        if parent.isValid() or not self.rows:
+            return 0
+        return len(self.rows) + 1
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
+        """The fixed set of columns."""
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Column names and their tooltips."""
+        if orientation != Qt.Orientation.Horizontal:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self.TOOLTIPS[section]
+        return None
+
+    def append(self, rows: Sequence[ResultRow]) -> None:
+        """Add results at the end (the mean row updates)."""
+        if not rows:
+            return
+        if not self.rows:
+            self.beginInsertRows(QModelIndex(), 0, len(rows))
+        else:
+            first = len(self.rows) + 1
+            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
+        self.rows.extend(rows)
+        self._mean = mean_metrics([r.result for r in self.rows])
+        self.endInsertRows()
+        self.dataChanged.emit(self.index(0, 0), self.index(0, len(self.COLUMNS) - 1))
+
+    def clear(self) -> None:
+        """Remove every row."""
+        self.beginResetModel()
+        self.rows = []
+        self._mean = None
+        self._pixmaps.clear()
+        self.endResetModel()
+
+    def mean(self) -> dict[str, float] | None:
+        """The batch means shown in the first row."""
+        return self._mean
+
+    def _pixmap(self, row: int, column: int) -> QPixmap:
+        key = (row, column)
+        cached = self._pixmaps.get(key)
+        if cached is not None:
+            self._pixmaps.move_to_end(key)
+            return cached
+        item = self.rows[row]
+        array = {self.ORIGINAL: item.result.original, self.RECON: item.result.reconstruction,
+                 self.ERROR: item.error}[column]
+        if self.scale > 1:
+            array = array.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
+        pixmap = QPixmap.fromImage(array_to_qimage(array))
+        self._pixmaps[key] = pixmap
+        if len(self._pixmaps) > PIXMAP_CACHE:
+            self._pixmaps.popitem(last=False)
+        return pixmap
+
+    def data(self, index: QModelIndex | QPersistentModelIndex,
+             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """Text, thumbnails, tooltips and the mean row's look."""
+        if not index.isValid():
+            return None
+        col = index.column()
+        if index.row() == 0:
+            return self._mean_data(col, role)
+        item = self.rows[index.row() - 1]
+        r = item.result
+        if role == Qt.ItemDataRole.DisplayRole:
+            if col == self.FILE:
+                return r.path.name
+            if col == self.MSE:
+                return f"{r.mse:.5f}"
+            if col == self.PSNR:
+                return _fmt_psnr(r.psnr)
+            if col == self.SSIM:
+                return f"{r.ssim:.3f}"
+            if col == self.NOTES:
+                return "\n".join(r.notes) if r.notes else "used as is"
+        elif role == Qt.ItemDataRole.DecorationRole and col in (self.ORIGINAL, self.RECON,
+                                                                 self.ERROR):
+            return self._pixmap(index.row() - 1, col)
+        elif role == Qt.ItemDataRole.ToolTipRole:
+            if col == self.FILE:
+                return str(r.path)
+            if col == self.NOTES:
+                return "; ".join(r.notes) if r.notes else "The file already matched the model."
+            return self.TOOLTIPS[col]
+        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (self.MSE, self.PSNR,
+                                                                    self.SSIM):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        elif role == Qt.ItemDataRole.ForegroundRole and col == self.NOTES and not r.notes:
+            return QBrush(QColor("#7d8590"))
+        return None
+
+    def _mean_data(self, col: int, role: int) -> Any:
+        mean = self._mean
+        if mean is None:
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            n = len(self.rows)
+            return {
+                self.FILE: f"Mean of {n} image{'s' if n != 1 else ''}",
+                self.MSE: f"{mean['mse']:.5f}",
+                self.PSNR: _fmt_psnr(mean["psnr"]),
+                self.SSIM: f"{mean['ssim']:.3f}",
+            }.get(col)
+        if role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setBold(True)
+            return font
+        if role == Qt.ItemDataRole.BackgroundRole:
+            return QBrush(QColor("#1c2a3a"))
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.MSE, self.PSNR, self.SSIM):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return "The average over every reconstructed image (PSNR over finite values)."
+        return None
+
+
+# --------------------------------------------------------------------------------------------
+# The panel
+# --------------------------------------------------------------------------------------------
+
+
+RECON_STYLE = PANEL_STYLE + """
+QFrame#dropZone { border: 2px dashed #3a3f47; border-radius: 10px; background: #12161c; }
+QFrame#dropZone[active="true"] { border-color: #4fa3f7; background: #15212e; }
+QLabel#dropTitle { font-size: 15pt; font-weight: 700; }
+QTableView { gridline-color: #262c34; }
+"""
+
+
+class ReconstructionPanel(QWidget):
+    """Drop images or folders on an autoencoder; see, measure and save its reconstructions.
+
+    Public API: :meth:`set_model`, :meth:`add_paths`, :meth:`clear`, :meth:`cancel`,
+    :meth:`save_results`, :meth:`shutdown`; results as data via :meth:`results`,
+    :meth:`failures` and :meth:`mean_metrics`. Drops of files and folders are handled by the
+    panel itself.
+    """
+
+    model_loaded = Signal(object)  # ModelInfo
+    load_failed = Signal(str)
+    batch_finished = Signal(int)  # job id; all its files are in the table (or it was cancelled)
+    results_changed = Signal(int)  # number of result rows
+    message = Signal(str)  # one sentence for the window's status bar
+
+    PAGE_DROP, PAGE_RESULTS = range(2)
+
+    def __init__(self, parent: QWidget | None = None, *, chunk: int = CHUNK) -> None:
+        super().__init__(parent)
+        self._path: Path | None = None
+        self._info: ModelInfo | None = None
+        self._inputs: list[Path] = []  # what the user added, to run again with a new model
+        self._failures: list[tuple[Path, str]] = []
+        self._seen: set[Path] = set()
+        self._jobs = itertools.count(1)
+        self._active: set[int] = set()
+        self._progress: dict[int, tuple[int, int]] = {}
+        self._shut = False
+
+        self.worker = ReconstructionWorker(chunk)
+        self.worker.model_loaded.connect(self._on_model_loaded)
+        self.worker.load_failed.connect(self._on_load_failed)
+        self.worker.scanned.connect(self._on_scanned)
+        self.worker.results_ready.connect(self._on_results)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.batch_finished.connect(self._on_batch_finished)
+        self.worker.batch_failed.connect(self._on_batch_failed)
+        self.worker.start()
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.shutdown)
+        self.destroyed.connect(partial(_stop_worker, self.worker))
+
+        self.setAcceptDrops(True)
+        self.setStyleSheet(RECON_STYLE)
+        self._build()
+        self._update_state()
+
+    # ---------------------------------------------------------------- widgets
+    def _build(self) -> None:
+        title = QLabel("Reconstruction")
+        title.setObjectName("panelTitle")
+        self.model_label = QLabel("")
+        self.model_label.setObjectName("hint")
+        self.open_button = QPushButton("Open images…")
+        self.open_button.setToolTip("Choose image files to reconstruct (you can also drop them "
+                                    "on this panel).")
+        self.open_button.clicked.connect(self.open_images_dialog)
+        self.folder_button = QPushButton("Open folder…")
+        self.folder_button.setToolTip("Reconstruct every image in a folder and its subfolders; "
+                                      "large folders load in the background.")
+        self.folder_button.clicked.connect(self.open_folder_dialog)
+        self.save_button = QPushButton("Save results…")
+        self.save_button.setObjectName("primary")
+        self.save_button.setToolTip("Write original, reconstruction and error PNGs for every "
+                                    "image, plus a CSV of the metrics, into a folder.")
+        self.save_button.clicked.connect(self.save_results_dialog)
+        self.clear_button = QPushButton("Clear")
+        self.clear_button.setToolTip("Remove every result and skipped file from the list.")
+        self.clear_button.clicked.connect(self.clear)
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addSpacing(12)
+        header.addWidget(self.model_label, 1)
+        header.addWidget(self.open_button)
+        header.addWidget(self.folder_button)
+        header.addWidget(self.clear_button)
+        header.addWidget(self.save_button)
+
+        self.banner = Banner()
+        self.banner.action.clicked.connect(self.banner.hide)
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(8)
+        self.progress_label = QLabel("")
+        self.progress_label.setObjectName("hint")
+        self.cancel_button = QPushButton("Cancel")
+        self.cancel_button.setToolTip("Stop after the images being processed now; results so "
+                                      "far are kept.")
+        self.cancel_button.clicked.connect(self.cancel)
+        self.progress_row = QWidget()
+        pr = QHBoxLayout(self.progress_row)
+        pr.setContentsMargins(0, 0, 0, 0)
+        pr.addWidget(self.progress_label)
+        pr.addWidget(self.progress_bar, 1)
+        pr.addWidget(self.cancel_button)
+        self.progress_row.hide()
+
+        # empty state: a drop zone
+        self.drop_zone = QFrame()
+        self.drop_zone.setObjectName("dropZone")
+        drop_title = QLabel("Drop images or folders here")
+        drop_title.setObjectName("dropTitle")
+        drop_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint = WrappedLabel("")
+        self.drop_hint.setObjectName("hint")
+        self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        dz = QVBoxLayout(self.drop_zone)
+        dz.addStretch(1)
+        dz.addWidget(drop_title)
+        dz.addSpacing(8)
+        dz.addWidget(self.drop_hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        dz.addStretch(1)
+
+        # results
+        self.table_model = ResultsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.table_model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(True)
+        self.table.verticalHeader().hide()
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(THUMB_TARGET + 10)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setToolTip("One row per image; the first row is the mean over the batch.")
+        head = self.table.horizontalHeader()
+        head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        head.setSectionResizeMode(ResultsModel.FILE, QHeaderView.ResizeMode.Interactive)
+        head.setSectionResizeMode(ResultsModel.NOTES, QHeaderView.ResizeMode.Stretch)
+        self.table.setColumnWidth(ResultsModel.FILE, 200)
+
+        self.skipped_label = QLabel("")
+        self.skipped_label.setStyleSheet("font-weight: 600; color: #ffb4a9;")
+        self.skipped = QTableWidget(0, 2)
+        self.skipped.setHorizontalHeaderLabels(["File", "Why it could not be used"])
+        self.skipped.verticalHeader().hide()
+        self.skipped.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.skipped.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.skipped.horizontalHeader().setSectionResizeMode(
+            0, QHeaderView.ResizeMode.Interactive)
+        self.skipped.setColumnWidth(0, 240)
+        self.skipped.horizontalHeader().setStretchLastSection(True)
+        self.skipped.setToolTip("Files that were not reconstructed, with the reason; every other "
+                                "file still ran.")
+        skipped_box = QWidget()
+        sb = QVBoxLayout(skipped_box)
+        sb.setContentsMargins(0, 4, 0, 0)
+        sb.addWidget(self.skipped_label)
+        sb.addWidget(self.skipped, 1)
+        self.skipped_box = skipped_box
+
+        legend_bar = QLabel()
+        legend_bar.setPixmap(QPixmap.fromImage(array_to_qimage(
+            np.ascontiguousarray(np.repeat(INFERNO_LUT[None, :, :], 10, axis=0)[:, ::2]))))
+        legend_bar.setToolTip(self.table_model.TOOLTIPS[ResultsModel.ERROR])
+        self.summary_label = QLabel("")
+        self.summary_label.setObjectName("hint")
+        legend = QHBoxLayout()
+        legend.setContentsMargins(2, 2, 2, 0)
+        legend.addWidget(self.summary_label, 1)
+        error_text = QLabel("|Error| colour:  0")
+        error_text.setObjectName("hint")
+        legend.addWidget(error_text)
+        legend.addWidget(legend_bar)
+        max_text = QLabel(f"≥ {ERROR_FULL_SCALE / 255:.0%} of the intensity range")
+        max_text.setObjectName("hint")
+        legend.addWidget(max_text)
+        top = QWidget()
+        tl = QVBoxLayout(top)
+        tl.setContentsMargins(0, 0, 0, 0)
+        tl.setSpacing(2)
+        tl.addWidget(self.table, 1)
+        tl.addLayout(legend)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(skipped_box)
+        self.splitter.setStretchFactor(0, 4)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.drop_zone)
+        self.stack.addWidget(self.splitter)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(8, 8, 8, 8)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.progress_row)
+        layout.addWidget(self.stack, 1)
+
+    # ---------------------------------------------------------------- model
+    def set_model(self, path: Path | None) -> None:
+        """Open an autoencoder (run folder, ``.pt`` or ``.safetensors``) in the background.
+
+        Images already added are reconstructed again with the new model once it loads. A DCGAN
+        is refused with a note (reconstruction needs an encoder).
+        """
+        self._path = None if path is None else Path(path)
+        self._info = None
+        self.worker.cancel()
+        self._active.clear()
+        self._progress.clear()
+        if self._path is None:
+            self.model_label.setText("")
+            self._update_state()
+            return
+        self.model_label.setText(f"Loading {self._path.name}…")
+        self.banner.hide()
+        self.worker.load(self._path)
+        self._update_state()
+
+    def model_info(self) -> ModelInfo | None:
+        """The loaded model's summary (None while none is loaded)."""
+        return self._info
+
+    def is_ready(self) -> bool:
+        """True when an autoencoder is loaded."""
+        return self._info is not None and not self._info.is_gan
+
+    def _on_model_loaded(self, info: ModelInfo) -> None:
+        if self._path is None or info.path != self._path:
+            return
+        self._info = info
+        self.model_label.setText(f"{info.title}  ·  {info.summary}")
+        self.model_loaded.emit(info)
+        if info.is_gan:
+            self.banner.show_message(
+                f"{info.title} is a DCGAN: reconstruction needs an autoencoder (a GAN has no "
+                "encoder to turn an image into a latent code). Open or train an autoencoder "
+                "run; images you drop here are kept until then.", "warning")
+        else:
+            self.banner.hide()
+            scale = max(1, THUMB_TARGET // info.image_size)
+            self.table_model.scale = scale
+            self.table.verticalHeader().setDefaultSectionSize(info.image_size * scale + 10)
+            if self._inputs:
+                self._reset_results()
+                self._submit(list(self._inputs))
+        self._update_state()
+
+    def _on_load_failed(self, text: str) -> None:
+        self._info = None
+        self.model_label.setText("")
+        self.banner.show_message(text, "error", "Dismiss")
+        self.load_failed.emit(text)
+        self.message.emit(text)
+        self._update_state()
+
+    # ---------------------------------------------------------------- adding images
+    def add_paths(self, paths: Iterable[Path]) -> int:
+        """Reconstruct image files and folders (folders are searched in the background).
+
+        Returns the batch id (0 when no autoencoder is loaded yet: the paths wait for one).
+        """
+        new = [Path(p) for p in paths if Path(p) not in self._inputs]
+        if not new:
+            return 0
+        self._inputs.extend(new)
+        if not self.is_ready():
+            self._update_state()
+            n = len(self._inputs)
+            self.message.emit(f"{n} item{'s' if n != 1 else ''} waiting for an autoencoder.")
+            return 0
+        return self._submit(new)
+
+    def _submit(self, paths: list[Path]) -> int:
+        job = next(self._jobs)
+        self._active.add(job)
+        self._progress[job] = (0, 0)
+        folders = sum(p.is_dir() for p in paths)
+        self.progress_label.setText(
+            f"Looking for images in {folders} folder{'s' if folders != 1 else ''}…" if folders
+            else f"Reading {len(paths)} file{'s' if len(paths) != 1 else ''}…")
+        self.progress_bar.setRange(0, 0)  # busy until the files are counted
+        self.worker.enqueue(job, paths)
+        self._update_state()
+        return job
+
+    def is_busy(self) -> bool:
+        """True while a batch is being searched or reconstructed."""
+        return bool(self._active)
+
+    def cancel(self) -> None:
+        """Stop the work under way; rows already shown stay."""
+        self.worker.cancel()
+
+    def clear(self) -> None:
+        """Forget every input, result and skipped file."""
+        self.worker.cancel()
+        self._inputs = []
+        self._active.clear()
+        self._progress.clear()
+        self._reset_results()
+        self._update_state()
+
+    def _reset_results(self) -> None:
+        self.table_model.clear()
+        self._failures = []
+        self._seen = set()
+        self.skipped.setRowCount(0)
+        self._update_skipped_label()
+        self._update_summary()
+        self.results_changed.emit(0)
+
+    # ---------------------------------------------------------------- worker results
+    def _on_scanned(self, job: int, total: int, skipped: list[tuple[Path, str]]) -> None:
+        if job not in self._active:
+            return
+        self._add_failures(skipped)
+        self._progress[job] = (0, total)
+        self._show_progress()
+
+    def _on_results(self, job: int, rows: list[ResultRow],
+                    failed: list[tuple[Path, str]]) -> None:
+        if job not in self._active:
+            return
+        fresh = [r for r in rows if r.result.path not in self._seen]
+        self._seen.update(r.result.path for r in fresh)
+        if fresh:
+            first = not self.table_model.rows
+            self.table_model.append(fresh)
+            if first:
+                self.table.setRowHeight(0, 36)  # the mean row has no thumbnails
+        self._add_failures(failed)
+        self._update_state()
+        self._update_summary()
+        self.results_changed.emit(len(self.table_model.rows))
+
+    def _on_progress(self, job: int, done: int, total: int) -> None:
+        if job in self._active:
+            self._progress[job] = (done, total)
+            self._show_progress()
+
+    def _on_batch_finished(self, job: int, cancelled: bool) -> None:
+        if job not in self._active:
+            return
+        self._active.discard(job)
+        self._progress.pop(job, None)
+        if not self._active:
+            n, f = len(self.table_model.rows), len(self._failures)
+            verb = "Stopped" if cancelled else "Done"
+            self.message.emit(f"{verb}: {n} image{'s' if n != 1 else ''} reconstructed"
+                              + (f", {f} skipped." if f else "."))
+        self._update_state()
+        self.batch_finished.emit(job)
+
+    def _on_batch_failed(self, job: int, text: str) -> None:
+        if job in self._active:
+            self.banner.show_message(text, "error", "Dismiss")
+            self.message.emit(text)
+
+    def _add_failures(self, failed: Sequence[tuple[Path, str]]) -> None:
+        for path, reason in failed:
+            path = Path(path)
+            if path in self._seen:
+                continue
+            self._seen.add(path)
+            self._failures.append((path, reason))
+            row = self.skipped.rowCount()
+            self.skipped.insertRow(row)
+            name = QTableWidgetItem(path.name)
+            name.setToolTip(str(path))
+            why = QTableWidgetItem(reason)
+            why.setToolTip(reason)
+            self.skipped.setItem(row, 0, name)
+            self.skipped.setItem(row, 1, why)
+        if failed:
+            self._update_skipped_label()
+            self._update_state()
+
+    def _update_summary(self) -> None:
+        mean = self.table_model.mean()
+        if mean is None:
+            self.summary_label.setText("")
+            return
+        n = len(self.table_model.rows)
+        self.summary_label.setText(
+            f"{n} image{'s' if n != 1 else ''} · mean PSNR {_fmt_psnr(mean['psnr'])} · "
+            f"mean SSIM {mean['ssim']:.3f}  —  hover a column title for what it means")
+
+    def _update_skipped_label(self) -> None:
+        n = len(self._failures)
+        self.skipped_label.setText(
+            f"{n} file{'s' if n != 1 else ''} could not be used (the others were reconstructed)")
+        self.skipped_box.setVisible(n > 0)
+        rows = min(max(n, 1), 6)  # the list grows with the failures, then scrolls
+        height = self.skipped.horizontalHeader().height() + rows * 30 + 34
+        self.skipped_box.setMaximumHeight(height)
+
+    def _show_progress(self) -> None:
+        done = sum(d for d, _ in self._progress.values())
+        total = sum(t for _, t in self._progress.values())
+        if total:
+            self.progress_bar.setRange(0, total)
+            self.progress_bar.setValue(done)
+            self.progress_label.setText(f"Reconstructing {done} / {total} images…")
+
+    def _update_state(self) -> None:
+        has_rows = bool(self.table_model.rows) or bool(self._failures)
+        self.stack.setCurrentIndex(self.PAGE_RESULTS if has_rows else self.PAGE_DROP)
+        self.progress_row.setVisible(bool(self._active))
+        self.save_button.setEnabled(bool(self.table_model.rows) and not self._active)
+        self.clear_button.setEnabled(has_rows or bool(self._inputs))
+        waiting = len(self._inputs) if not self.is_ready() else 0
+        if self._info is None and self._path is None:
+            hint = ("Open an autoencoder run first (train one, or open a run folder or "
+                    "checkpoint); then drop images here to see how it rebuilds them.")
+        elif self._info is None:
+            hint = "Loading the model…"
+        elif self._info.is_gan:
+            hint = "Reconstruction needs an autoencoder; this run is a DCGAN."
+        else:
+            hint = (f"Images of any size and mode are fitted to the model's "
+                    f"{self._info.image_size}×{self._info.image_size} "
+                    f"{'colour' if self._info.channels == 3 else 'greyscale'} input the same "
+                    "way training data is. PNG, JPEG, GIF, BMP, TIFF and WEBP.")
+        if waiting:
+            hint += f"\n\n{waiting} dropped item{'s' if waiting != 1 else ''} waiting."
+        self.drop_hint.setText(hint)
+
+    # ---------------------------------------------------------------- results as data
+    def results(self) -> list[Reconstruction]:
+        """The reconstructions in the table, in the order they were made."""
+        return [row.result for row in self.table_model.rows]
+
+    def result_rows(self) -> list[ResultRow]:
+        """Reconstructions with their error heatmaps."""
+        return list(self.table_model.rows)
+
+    def failures(self) -> list[tuple[Path, str]]:
+        """Files that could not be used, with the reason."""
+        return list(self._failures)
+
+    def mean_metrics(self) -> dict[str, float] | None:
+        """Mean MSE, PSNR and SSIM over the batch (None when empty)."""
+        return self.table_model.mean()
+
+    # ---------------------------------------------------------------- saving
+    def save_results(self, folder: Path) -> list[Path]:
+        """Write ``NNNN_name_{original,reconstruction,error}.png`` per image and
+        ``results.csv`` (file, mse, psnr, ssim, notes); ``skipped.csv`` lists unusable files."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        written: list[Path] = []
+        csv_rows = []
+        for i, row in enumerate(self.table_model.rows, start=1):
+            r = row.result
+            stem = re.sub(r"[^\w.-]+", "_", r.path.stem)[:60] or "image"
+            for kind, array in (("original", r.original), ("reconstruction", r.reconstruction),
+                                ("error", row.error)):
+                target = folder / f"{i:04d}_{stem}_{kind}.png"
+                save_png(array, target)
+                written.append(target)
+            csv_rows.append([str(r.path), f"{r.mse:.6g}", f"{r.psnr:.6g}", f"{r.ssim:.6g}",
+                             "; ".join(r.notes)])
+        table = folder / "results.csv"
+        with open(table, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["file", "mse", "psnr", "ssim", "notes"])
+            writer.writerows(csv_rows)
+        written.append(table)
+        if self._failures:
+            skipped = folder / "skipped.csv"
+            with open(skipped, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(["file", "reason"])
+                writer.writerows([str(p), reason] for p, reason in self._failures)
+            written.append(skipped)
+        self.message.emit(f"Saved {len(self.table_model.rows)} results to {folder}.")
+        return written
+
+    def save_results_dialog(self) -> None:
+        """Ask for a folder, then :meth:`save_results`."""
+        folder = QFileDialog.getExistingDirectory(self, "Save the reconstructions into a folder")
+        if not folder:
+            return
+        try:
+            self.save_results(Path(folder))
+        except OSError as exc:
+            text = f"Could not save the results in {folder} ({exc.strerror or exc})."
+            self.banner.show_message(text, "error", "Dismiss")
+            self.message.emit(text)
+
+    def open_images_dialog(self) -> None:
+        """Ask for image files, then :meth:`add_paths`."""
+        files, _ = QFileDialog.getOpenFileNames(
+            self, "Choose images to reconstruct", "",
+            "Images (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp);;All files (*)")
+        if files:
+            self.add_paths([Path(f) for f in files])
+
+    def open_folder_dialog(self) -> None:
+        """Ask for a folder, then :meth:`add_paths`."""
+        folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images")
+        if folder:
+            self.add_paths([Path(folder)])
+
+    # ---------------------------------------------------------------- drag and drop
+    @staticmethod
+    def dropped_paths(event: QDragEnterEvent | QDragMoveEvent | QDropEvent) -> list[Path]:
+        """Local files and folders carried by a drag."""
+        mime = event.mimeData()
+        if mime is None or not mime.hasUrls():
+            return []
+        return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+    def _set_drop_highlight(self, on: bool) -> None:
+        self.drop_zone.setProperty("active", "true" if on else "false")
+        self.drop_zone.style().unpolish(self.drop_zone)
+        self.drop_zone.style().polish(self.drop_zone)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        """Accept drags of local files and folders."""
+        if self.dropped_paths(event):
+            event.acceptProposedAction()
+            self._set_drop_highlight(True)
+        else:
+            event.ignore()
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        """Keep accepting while the drag moves over the panel."""
+        if self.dropped_paths(event):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dragLeaveEvent(self, event: QDragLeaveEvent) -> None:
+        """Drop the highlight."""
+        self._set_drop_highlight(False)
+        super().dragLeaveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        """Reconstruct what was dropped (work happens in the background)."""
+        self._set_drop_highlight(False)
+        paths = self.dropped_paths(event)
+        if not paths:
+            event.ignore()
+            return
+        event.acceptProposedAction()
+        self.add_paths(paths)
+
+    # ---------------------------------------------------------------- shutdown
+    def shutdown(self) -> None:
+        """Cancel the work and join the worker thread (safe to call more than once)."""
+        if self._shut:
+            return
+        self._shut = True
+        self.worker.cancel()
+        self.worker.stop()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing the panel joins its thread."""
+        self.shutdown()
+        super().closeEvent(event)
+
+
+def _stop_worker(worker: ReconstructionWorker, *_: object) -> None:
+    with contextlib.suppress(RuntimeError):  # already deleted
+        worker.cancel()
+        worker.stop()

@@ -1,0 +1,424 @@
+"""Background rendering for the latent explorer: "latest request wins".
+
+A slider emits dozens of values a second; a render takes milliseconds to tens of
+milliseconds. If every value queued a render, dragging would build a backlog and the image
+would trail the hand by seconds. So the worker keeps a *single slot* per kind of job: a new
+request replaces the one still waiting (which is counted as dropped), and the worker thread
+always renders the newest thing asked for (the StyleGAN3-visualizer shape).
+
+The worker's loop runs in its own ``QThread`` and sleeps on a ``threading.Condition`` between
+jobs; submitting is a lock, an assignment and a notify, so the GUI thread never waits on the
+model. PyTorch and the engine's explorer are imported inside the thread, never at import time
+of this module (the window paints before torch loads). Signals carry numpy arrays and plain
+dataclasses only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from aigc_studio.engine import runs
+
+if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
+    from aigc_studio.engine.explore import Explorer, RenderRequest
+    from aigc_studio.engine.inference import LoadedModel
+
+log = logging.getLogger(__name__)
+
+PCA_COMPONENTS = 8
+PCA_SAMPLES = 600  # enough for stable leading directions; the SVD stays well under a second
+STOP_TIMEOUT_MS = 60_000
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the GUI needs to know about a loaded model (plain data, safe across threads)."""
+
+    path: Path  # what the user opened (run folder, .pt or .safetensors)
+    source: Path  # the file actually loaded
+    run_dir: Path | None  # the run folder, when the file lives in one (for epoch comparison)
+    model: str  # "dcgan" or "autoencoder"
+    is_gan: bool
+    epoch: int
+    latent_dim: int
+    image_size: int
+    channels: int
+    dataset: str
+    epochs_saved: int
+
+    @property
+    def title(self) -> str:
+        """A short human name: the run folder (or file) name."""
+        return (self.run_dir or self.source).name
+
+    @property
+    def summary(self) -> str:
+        """One line for a panel header."""
+        kind = "DCGAN" if self.is_gan else "Autoencoder"
+        colour = "RGB" if self.channels == 3 else "greyscale"
+        return (f"{kind} · epoch {self.epoch} · {self.image_size}×{self.image_size} {colour} · "
+                f"latent {self.latent_dim} · {Path(self.dataset).name or self.dataset}")
+
+
+@dataclass(frozen=True)
+class FramesRequest:
+    """An interpolation walk from seed A to seed B."""
+
+    seed_a: int
+    seed_b: int
+    steps: int
+    spherical: bool = True
+    serial: int = 0
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """The same ``count`` latents (from ``seed``) rendered by every saved epoch."""
+
+    seed: int = 0
+    count: int = 8
+    serial: int = 0
+
+
+def run_dir_of(path: Path) -> Path | None:
+    """The run folder a model path belongs to (``RUN`` or ``RUN/checkpoints/x``), if any."""
+    path = Path(path)
+    if path.is_dir():
+        return path
+    if path.parent.name == runs.CHECKPOINTS:
+        return path.parent.parent
+    return None
+
+
+def user_message(exc: BaseException) -> str:
+    """One sentence for the user: engine errors are already written for people."""
+    from aigc_studio.errors import AigcError
+
+    if isinstance(exc, AigcError):
+        return str(exc)
+    if isinstance(exc, MemoryError):
+        return "The computer ran out of memory."
+    return f"Unexpected error ({type(exc).__name__}: {exc})."
+
+
+def model_info(path: Path, model: LoadedModel) -> ModelInfo:
+    """Summarise a loaded model for the GUI."""
+    run_dir = run_dir_of(path) or run_dir_of(model.source)
+    saved = len(runs.epoch_weights(run_dir)) if run_dir is not None else 0
+    config = model.config
+    return ModelInfo(path=Path(path), source=model.source, run_dir=run_dir, model=config.model,
+                     is_gan=model.is_gan, epoch=model.epoch, latent_dim=config.latent_dim,
+                     image_size=config.image_size, channels=model.channels,
+                     dataset=str(config.dataset), epochs_saved=saved)
+
+
+class LoopWorker(QObject):
+    """A QObject whose loop runs in its own QThread and sleeps on a condition between jobs.
+
+    Subclasses implement :meth:`_next_job` (called with the condition held; return None to
+    wait) and :meth:`_do` (called without it). :meth:`stop` is cooperative: the job in hand
+    finishes, the loop returns, the thread quits and is joined. Never ``terminate()``.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self._name = name
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._thread: QThread | None = None
+
+    # --- GUI-thread side -------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker's thread (idempotent)."""
+        if self._thread is not None:
+            return
+        thread = QThread()
+        thread.setObjectName(self._name)
+        self.moveToThread(thread)
+        thread.started.connect(self._run)
+        self._thread = thread
+        thread.start()
+
+    def is_running(self) -> bool:
+        """True while the worker thread runs."""
+        return self._thread is not None and self._thread.isRunning()
+
+    def stop(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
+        """Ask the loop to end after the current job, then join the thread."""
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        thread = self._thread
+        if thread is None:
+            return True
+        thread.quit()
+        ok = bool(thread.wait(timeout_ms))
+        if ok:
+            self._thread = None
+        return ok
+
+    # --- worker-thread side ----------------------------------------------------------------
+    @Slot()
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cond:
+                    job = None
+                    while not self._stopping:
+                        job = self._next_job()
+                        if job is not None:
+                            break
+                        self._cond.wait()
+                    if self._stopping:
+                        break
+                try:
+                    self._do(job)
+                except Exception:  # a bug in one job must not kill the loop
+                    log.exception("%s: job failed", self._name)
+        finally:
+            self._release()
+            # Push this object back to the GUI thread so it can be used (counters read) and
+            # deleted normally after its thread has ended.
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())
+            current = QThread.currentThread()
+            if current is not None:
+                current.quit()
+
+    def _next_job(self) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _do(self, job: Any) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _release(self) -> None:
+        """Drop heavy references (models) in the worker thread as the loop ends."""
+
+
+class RenderWorker(LoopWorker):
+    """Owns the engine ``Explorer`` in its own thread and renders the newest request only.
+
+    Jobs, in priority order: load a model, render an image, render an interpolation walk,
+    compute the principal directions, one epoch of an epoch comparison. Each kind has one
+    slot, so at most one of each is ever waiting.
+    """
+
+    model_loaded = Signal(object)  # ModelInfo
+    load_failed = Signal(str)
+    rendered = Signal(int, object)  # serial, uint8 (H, W, 3)
+    render_failed = Signal(int, str)  # serial, message
+    frames_ready = Signal(int, object)  # serial, uint8 (N, H, W, 3)
+    directions_ready = Signal(object, object)  # float32 (k, latent_dim) unit rows, (k,) stds
+    compare_row = Signal(int, int, object)  # serial, epoch, uint8 (H, W*count, 3)
+    compare_finished = Signal(int, int, str)  # serial, rows, message ("" when all went well)
+
+    def __init__(self) -> None:
+        super().__init__("aigc-render")
+        self._load: Path | None = None
+        self._render: RenderRequest | None = None
+        self._frames: FramesRequest | None = None
+        self._compare: CompareRequest | None = None
+        self._compare_steps: Iterator[None] | None = None
+        self._want_directions = False
+        self._explorer: Explorer | None = None
+        self._info: ModelInfo | None = None
+        # counters (read from the GUI thread; ints are updated under the condition's lock)
+        self.requests_received = 0
+        self.rendered_count = 0
+        self.dropped_count = 0
+        self.frames_rendered = 0
+        self.last_render_ms = 0.0
+
+    # --- GUI-thread side -------------------------------------------------------------------
+    def load(self, path: Path) -> None:
+        """Load a model (replacing any waiting load); cancels a running epoch comparison."""
+        with self._cond:
+            self._load = Path(path)
+            self._compare = None
+            self._compare_steps = None
+            self._cond.notify_all()
+
+    def submit(self, request: RenderRequest) -> None:
+        """Queue a render; a render still waiting is replaced (and counted as dropped)."""
+        with self._cond:
+            self.requests_received += 1
+            if self._render is not None:
+                self.dropped_count += 1
+            self._render = request
+            self._cond.notify_all()
+
+    def submit_frames(self, request: FramesRequest) -> None:
+        """Queue an interpolation walk (latest wins)."""
+        with self._cond:
+            self._frames = request
+            self._cond.notify_all()
+
+    def submit_compare(self, request: CompareRequest) -> None:
+        """Start an epoch comparison, replacing one waiting or under way."""
+        with self._cond:
+            self._compare = request
+            self._compare_steps = None
+            self._cond.notify_all()
+
+    def request_directions(self) -> None:
+        """Compute the principal directions of the loaded GAN (once per model)."""
+        with self._cond:
+            self._want_directions = True
+            self._cond.notify_all()
+
+    def pending(self) -> int:
+        """Jobs waiting (for tests and the status line)."""
+        with self._cond:
+            return sum(x is not None for x in (self._load, self._render, self._frames,
+                                               self._compare, self._compare_steps))
+
+    # --- worker-thread side ----------------------------------------------------------------
+    def _next_job(self) -> Any:
+        if self._load is not None:
+            job, self._load = ("load", self._load), None
+            return job
+        if self._render is not None:
+            job, self._render = ("render", self._render), None
+            return job
+        if self._frames is not None:
+            job, self._frames = ("frames", self._frames), None
+            return job
+        if self._want_directions:
+            self._want_directions = False
+            return ("directions", None)
+        if self._compare is not None:
+            request, self._compare = self._compare, None
+            self._compare_steps = self._compare_iter(request)
+        if self._compare_steps is not None:
+            return ("compare", self._compare_steps)
+        return None
+
+    def _do(self, job: tuple[str, Any]) -> None:
+        kind, payload = job
+        if kind == "load":
+            self._do_load(payload)
+        elif kind == "render":
+            self._do_render(payload)
+        elif kind == "frames":
+            self._do_frames(payload)
+        elif kind == "directions":
+            self._do_directions()
+        elif kind == "compare":
+            self._do_compare_step(payload)
+
+    def _do_load(self, path: Path) -> None:
+        try:
+            from aigc_studio.engine.explore import Explorer
+            from aigc_studio.engine.inference import load_model
+
+            model = load_model(path)
+            info = model_info(path, model)
+        except Exception as exc:
+            self._explorer, self._info = None, None
+            self.load_failed.emit(user_message(exc))
+            return
+        self._explorer, self._info = Explorer(model), info
+        self.model_loaded.emit(info)
+
+    def _do_render(self, request: RenderRequest) -> None:
+        if self._explorer is None:
+            with self._cond:
+                self.dropped_count += 1
+            return
+        start = time.perf_counter()
+        try:
+            image = np.ascontiguousarray(self._explorer.render(request))
+        except Exception as exc:
+            self.render_failed.emit(request.serial, user_message(exc))
+            return
+        self.last_render_ms = (time.perf_counter() - start) * 1000.0
+        with self._cond:
+            self.rendered_count += 1
+        self.rendered.emit(request.serial, image)
+
+    def _do_frames(self, request: FramesRequest) -> None:
+        if self._explorer is None:
+            return
+        try:
+            frames = self._explorer.interpolation(request.seed_a, request.seed_b,
+                                                  max(2, request.steps),
+                                                  spherical=request.spherical)
+        except Exception as exc:
+            self.render_failed.emit(request.serial, user_message(exc))
+            return
+        self.frames_rendered += 1
+        self.frames_ready.emit(request.serial, np.ascontiguousarray(frames))
+
+    def _do_directions(self) -> None:
+        explorer = self._explorer
+        if explorer is None or not explorer.model.is_gan:
+            return
+        try:
+            directions, scales = explorer.directions(k=PCA_COMPONENTS, samples=PCA_SAMPLES)
+        except Exception as exc:
+            log.warning("principal directions failed: %s", exc)
+            return
+        if explorer is self._explorer:  # still the same model
+            self.directions_ready.emit(np.array(directions, copy=True),
+                                       np.array(scales, copy=True))
+
+    def _do_compare_step(self, steps: Iterator[None]) -> None:
+        try:
+            next(steps)
+        except StopIteration:
+            with self._cond:
+                if self._compare_steps is steps:
+                    self._compare_steps = None
+
+    def _compare_iter(self, request: CompareRequest) -> Iterator[None]:
+        """One epoch per step, so renders and a stop interleave with a long comparison.
+
+        Same maths as ``engine.explore.compare_epochs`` (which has no progress or cancel hook).
+        """
+        info = self._info
+        if info is None or info.run_dir is None:
+            self.compare_finished.emit(request.serial, 0, "This model file is not inside a run "
+                                       "folder, so there are no saved epochs to compare.")
+            return
+        files = runs.epoch_weights(info.run_dir)
+        if not files:
+            self.compare_finished.emit(request.serial, 0, "This run has no saved epochs yet.")
+            return
+        yield
+        import torch
+
+        from aigc_studio.core.grid import make_grid
+        from aigc_studio.core.latent import seed_vector
+        from aigc_studio.engine.inference import decode, load_model
+
+        rows, problems = 0, []
+        for file in files:
+            try:
+                model = load_model(file)
+                z = torch.stack([seed_vector(request.seed + i, model.config.latent_dim)
+                                 for i in range(request.count)])
+                strip = make_grid(decode(model, z), ncols=request.count)
+            except Exception as exc:
+                problems.append(f"{file.name}: {user_message(exc)}")
+            else:
+                rows += 1
+                self.compare_row.emit(request.serial, model.epoch, strip)
+            yield
+        message = ""
+        if problems:
+            message = f"{len(problems)} epoch file(s) could not be used. {problems[0]}"
+        self.compare_finished.emit(request.serial, rows, message)
+
+    def _release(self) -> None:
+        self._explorer = None
+        self._compare_steps = None

@@ -1,0 +1,200 @@
+"""The runs browser: past runs from the runs folder and any folder opened (torch-free)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aigc_studio.engine import runs as run_store
+from aigc_studio.engine.runs import RunInfo
+
+COLUMNS = ("Started", "Model", "Data", "Epochs")
+MODEL_SHORT = {"dcgan": "DCGAN", "autoencoder": "AE"}
+
+
+def _started_text(info: RunInfo) -> str:
+    """'Nov 28 15:12' from the run's creation time (the folder name when unknown)."""
+    try:
+        return datetime.fromisoformat(info.created).strftime("%b %d %H:%M")
+    except (TypeError, ValueError):
+        return info.name
+
+
+def _loss_text(info: RunInfo) -> str:
+    m = info.last_metrics
+    if "loss_recon" in m:
+        return f"recon {m['loss_recon']:.4f}"
+    if "loss_d" in m and "loss_g" in m:
+        return f"D {m['loss_d']:.2f} · G {m['loss_g']:.2f}"
+    return ""
+
+
+class RunsBrowser(QWidget):
+    """Lists runs newest first; damaged runs are shown greyed with the reason."""
+
+    open_requested = Signal(object)  # Path
+    resume_requested = Signal(object)  # Path
+
+    def __init__(self, root: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.root = root
+        self.extra_folders: list[Path] = []
+        self.infos: list[RunInfo] = []
+        self.tree = QTreeWidget()
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(False)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setUniformRowHeights(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setStretchLastSection(False)
+        for col in range(1, len(COLUMNS)):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        self.tree.setToolTip("Past runs, newest first. Double-click one to open its plots, "
+                             "grids and checkpoint.")
+        self.tree.itemDoubleClicked.connect(lambda *_: self._open())
+        self.tree.itemSelectionChanged.connect(self._update_buttons)
+
+        self.location = QLabel()
+        self.location.setObjectName("hint")
+        self.location.setWordWrap(True)
+        self.refresh_button = QPushButton("Refresh")
+        self.refresh_button.setToolTip("Read the runs folder again.")
+        self.refresh_button.clicked.connect(self.refresh)
+        self.browse_button = QPushButton("Open folder…")
+        self.browse_button.setToolTip("Open a run folder from anywhere, e.g. one written by "
+                                      "the command line on another disk.")
+        self.browse_button.clicked.connect(self.browse)
+        self.open_button = QPushButton("Open")
+        self.open_button.setToolTip("Show this run's plots, sample grids and settings.")
+        self.open_button.clicked.connect(self._open)
+        self.resume_button = QPushButton("Resume training")
+        self.resume_button.setToolTip("Continue this run exactly where its last checkpoint "
+                                      "stopped (same noise, optimiser state and history).")
+        self.resume_button.clicked.connect(self._resume)
+
+        row = QHBoxLayout()
+        row.addWidget(self.refresh_button)
+        row.addWidget(self.browse_button)
+        row.addStretch(1)
+        row2 = QHBoxLayout()
+        row2.addStretch(1)
+        row2.addWidget(self.open_button)
+        row2.addWidget(self.resume_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.location)
+        layout.addLayout(row)
+        layout.addWidget(self.tree, 1)
+        layout.addLayout(row2)
+        self._update_buttons()
+
+    def set_root(self, root: Path) -> None:
+        """List runs from another runs folder."""
+        self.root = root
+        self.refresh()
+
+    def add_folder(self, path: Path) -> None:
+        """Remember a run folder opened from elsewhere (listed too)."""
+        path = Path(path)
+        if path not in self.extra_folders and path.parent != self.root:
+            self.extra_folders.append(path)
+        self.refresh()
+        self.select(path)
+
+    def refresh(self) -> None:
+        """Read the runs folder (and opened folders) again."""
+        selected = self.selected_path()
+        self.location.setText(f"Runs folder: {self.root}")
+        infos = run_store.list_runs(self.root)
+        known = {i.path for i in infos}
+        infos += [run_store.read_run(p) for p in self.extra_folders if p not in known]
+        self.infos = infos
+        self.tree.clear()
+        for info in infos:
+            done = f"{info.epochs_done}/{info.epochs_planned}" if not info.damaged else ""
+            item = QTreeWidgetItem([_started_text(info), MODEL_SHORT.get(info.model, info.model),
+                                    Path(info.dataset).name or info.dataset, done])
+            item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
+            tip = f"{info.name}\n{info.path}"
+            if info.status:
+                tip += f"\nstatus: {info.status}"
+            if _loss_text(info):
+                tip += f"\nlast: {_loss_text(info)}"
+            if info.has_checkpoint:
+                tip += "\ncheckpoint: yes (can be resumed)"
+            if info.damaged:
+                tip = f"Damaged: {info.damaged}\n{info.path}"
+                grey = QBrush(QColor("#8a8f98"))
+                for col in range(len(COLUMNS)):
+                    item.setForeground(col, grey)
+                item.setText(1, "damaged")
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, tip)
+            self.tree.addTopLevelItem(item)
+        if selected is not None:
+            self.select(selected)
+        self._update_buttons()
+
+    def select(self, path: Path) -> None:
+        """Select the row of a run folder."""
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if Path(item.data(0, Qt.ItemDataRole.UserRole)) == Path(path):
+                self.tree.setCurrentItem(item)
+                return
+
+    def selected_path(self) -> Path | None:
+        """The run folder selected in the list."""
+        item = self.tree.currentItem()
+        if item is None:
+            return None
+        return Path(item.data(0, Qt.ItemDataRole.UserRole))
+
+    def selected_info(self) -> RunInfo | None:
+        """The RunInfo of the selected row."""
+        path = self.selected_path()
+        return next((i for i in self.infos if i.path == path), None)
+
+    def set_busy(self, busy: bool) -> None:
+        """Disable Resume while a run trains."""
+        self._busy = busy
+        self._update_buttons()
+
+    def _update_buttons(self) -> None:
+        info = self.selected_info()
+        busy = getattr(self, "_busy", False)
+        self.open_button.setEnabled(info is not None)
+        self.resume_button.setEnabled(
+            info is not None and not info.damaged and info.has_checkpoint and not busy
+        )
+
+    def _open(self) -> None:
+        path = self.selected_path()
+        if path is not None:
+            self.open_requested.emit(path)
+
+    def _resume(self) -> None:
+        path = self.selected_path()
+        if path is not None:
+            self.resume_requested.emit(path)
+
+    def browse(self) -> None:
+        """Pick a run folder with a dialog and open it."""
+        folder = QFileDialog.getExistingDirectory(self, "Open a run folder", str(self.root))
+        if folder:
+            self.open_requested.emit(Path(folder))

@@ -1,0 +1,315 @@
+"""The sample grid of every epoch, an epoch scrubber, zoom, PNG save and GIF export."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QImage, QPixmap, QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QSizePolicy,
+    QSlider,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aigc_studio.gui.qimage import load_qimage
+
+_EPOCH_RE = re.compile(r"epoch_(\d+)\.png$", re.IGNORECASE)
+ZOOMS = (("Fit", 0.0), ("100%", 1.0), ("200%", 2.0), ("400%", 4.0))
+
+
+def epoch_of(path: Path) -> int | None:
+    """The epoch number in ``samples/epoch_0007.png`` (None for other names)."""
+    match = _EPOCH_RE.search(path.name)
+    return int(match.group(1)) if match else None
+
+
+def save_gif(frames: list[QImage], path: Path, *, ms_per_frame: int = 400) -> None:
+    """Write frames as a looping animated GIF (Pillow; the last frame is held longer)."""
+    from PIL import Image
+
+    pil_frames = []
+    for frame in frames:
+        rgb = frame.convertToFormat(QImage.Format.Format_RGB888)
+        width, height = rgb.width(), rgb.height()
+        ptr = rgb.constBits()
+        arr = np.frombuffer(ptr, dtype=np.uint8, count=rgb.sizeInBytes())
+        arr = arr.reshape(height, rgb.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
+        pil_frames.append(Image.fromarray(arr.copy(), "RGB"))
+    if not pil_frames:
+        raise ValueError("there are no sample grids to export yet")
+    durations = [ms_per_frame] * len(pil_frames)
+    durations[-1] = max(ms_per_frame * 4, 1500)
+    pil_frames[0].save(
+        path, save_all=True, append_images=pil_frames[1:], duration=durations, loop=0,
+        optimize=False,
+    )
+
+
+class SampleView(QWidget):
+    """Shows one epoch's grid; a slider scrubs over every epoch of the run."""
+
+    epoch_shown = Signal(int)
+    message = Signal(str)  # a one-sentence status for the window (saved file, error)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._entries: list[tuple[int, np.ndarray | Path]] = []
+        self._cache: dict[int, QImage] = {}
+        self._follow = True
+        self._zoom = 0.0
+
+        self.title = QLabel("Samples")
+        self.title.setObjectName("panelTitle")
+        self.image = QLabel()
+        self.image.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.image.setObjectName("sampleImage")
+        self.image.setToolTip(
+            "Images generated from the same fixed noise after every epoch, so you can compare "
+            "epochs directly. For the autoencoder: real images (left half) and their "
+            "reconstructions."
+        )
+        self.scroll = QScrollArea()
+        self.scroll.setWidget(self.image)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.scroll.setMinimumSize(QSize(240, 240))
+
+        self.slider = QSlider(Qt.Orientation.Horizontal)
+        self.slider.setRange(0, 0)
+        self.slider.setEnabled(False)
+        self.slider.setToolTip("Scrub through the sample grid of every epoch of this run.")
+        self.slider.valueChanged.connect(self._on_slider)
+        self.epoch_label = QLabel("No epochs yet")
+        self.epoch_label.setMinimumWidth(110)
+        self.epoch_label.setAlignment(
+            Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+        )
+
+        self.zoom = QComboBox()
+        for label, factor in ZOOMS:
+            self.zoom.addItem(label, factor)
+        self.zoom.setToolTip("Fit the grid to the panel, or show it at a fixed zoom.")
+        self.zoom.currentIndexChanged.connect(self._on_zoom)
+        self.save_button = QPushButton("Save PNG…")
+        self.save_button.setToolTip("Save the grid shown here as a PNG file (Ctrl+S).")
+        self.save_button.clicked.connect(self.save_dialog)
+        self.gif_button = QPushButton("Export GIF…")
+        self.gif_button.setToolTip(
+            "Export every epoch's grid as an animated GIF: the whole training progress."
+        )
+        self.gif_button.clicked.connect(self.export_gif_dialog)
+
+        top = QHBoxLayout()
+        top.addWidget(self.title)
+        top.addStretch(1)
+        top.addWidget(QLabel("Zoom"))
+        top.addWidget(self.zoom)
+        scrub = QHBoxLayout()
+        scrub.addWidget(self.slider, 1)
+        scrub.addWidget(self.epoch_label)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.save_button)
+        buttons.addWidget(self.gif_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(top)
+        layout.addWidget(self.scroll, 1)
+        layout.addLayout(scrub)
+        layout.addLayout(buttons)
+        self._update_controls()
+        self._show_empty()
+
+    # --- data ------------------------------------------------------------------------------
+    def clear(self) -> None:
+        """Forget every grid."""
+        self._entries.clear()
+        self._cache.clear()
+        self._follow = True
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, 0)
+        self.slider.blockSignals(False)
+        self._update_controls()
+        self._show_empty()
+
+    def add_grid(self, epoch: int, grid: np.ndarray | Path) -> None:
+        """Add (or replace) an epoch's grid; the view follows the newest while at the end."""
+        for i, (known, _) in enumerate(self._entries):
+            if known == epoch:
+                self._entries[i] = (epoch, grid)
+                self._cache.pop(i, None)
+                if i == self.slider.value():
+                    self._show(i)
+                return
+        at_end = self._follow or self.slider.value() >= len(self._entries) - 1
+        self._entries.append((epoch, grid))
+        self._entries.sort(key=lambda e: e[0])
+        self._cache.clear()
+        self.slider.blockSignals(True)
+        self.slider.setRange(0, len(self._entries) - 1)
+        self.slider.blockSignals(False)
+        self._update_controls()
+        if at_end:
+            self.slider.setValue(len(self._entries) - 1)
+            self._show(len(self._entries) - 1)
+        else:
+            self._show(self.slider.value())
+
+    def truncate(self, epoch: int) -> None:
+        """Drop grids after ``epoch`` (a resume redoes them)."""
+        kept = [e for e in self._entries if e[0] <= epoch]
+        if len(kept) != len(self._entries):
+            self.clear()
+            for known, grid in kept:
+                self.add_grid(known, grid)
+
+    def set_paths(self, paths: list[Path]) -> None:
+        """Replace all grids by sample files (``epoch_NNNN.png``), showing the newest."""
+        self.clear()
+        for index, path in enumerate(paths, start=1):
+            self.add_grid(epoch_of(path) or index, path)
+
+    def epochs(self) -> list[int]:
+        """Epoch numbers that have a grid."""
+        return [e for e, _ in self._entries]
+
+    def shown_epoch(self) -> int | None:
+        """The epoch whose grid is on screen."""
+        if not self._entries:
+            return None
+        return self._entries[self.slider.value()][0]
+
+    def show_epoch(self, epoch: int) -> None:
+        """Move the scrubber to an epoch."""
+        for i, (known, _) in enumerate(self._entries):
+            if known == epoch:
+                self.slider.setValue(i)
+                return
+
+    def current_image(self) -> QImage | None:
+        """The grid on screen as a QImage."""
+        if not self._entries:
+            return None
+        return self._image(self.slider.value())
+
+    def _image(self, index: int) -> QImage:
+        if index not in self._cache:
+            self._cache[index] = load_qimage(self._entries[index][1])
+        return self._cache[index]
+
+    # --- display ---------------------------------------------------------------------------
+    def _on_slider(self, index: int) -> None:
+        self._follow = index >= len(self._entries) - 1
+        self._show(index)
+
+    def _on_zoom(self, _index: int) -> None:
+        self._zoom = float(self.zoom.currentData())
+        self.scroll.setWidgetResizable(self._zoom == 0.0)
+        if self._entries:
+            self._show(self.slider.value())
+
+    def _show_empty(self) -> None:
+        self.image.setPixmap(QPixmap())
+        self.image.setText("Sample grids appear here\nafter every epoch.")
+        self.epoch_label.setText("No epochs yet")
+
+    def _show(self, index: int) -> None:
+        if not self._entries:
+            self._show_empty()
+            return
+        index = min(max(index, 0), len(self._entries) - 1)
+        epoch = self._entries[index][0]
+        image = self._image(index)
+        if image.isNull():
+            self.image.setPixmap(QPixmap())
+            self.image.setText(f"The grid of epoch {epoch} cannot be read.")
+        else:
+            self.image.setPixmap(self._scaled(QPixmap.fromImage(image)))
+        last = self._entries[-1][0]
+        self.epoch_label.setText(f"Epoch {epoch} of {last}")
+        self.epoch_shown.emit(epoch)
+
+    def _scaled(self, pixmap: QPixmap) -> QPixmap:
+        if self._zoom == 0.0:
+            area = self.scroll.viewport().size() - QSize(4, 4)
+            if area.width() < 16 or area.height() < 16:
+                return pixmap
+            bigger = area.width() > pixmap.width() and area.height() > pixmap.height()
+            mode = (
+                Qt.TransformationMode.FastTransformation
+                if bigger
+                else Qt.TransformationMode.SmoothTransformation
+            )
+            return pixmap.scaled(area, Qt.AspectRatioMode.KeepAspectRatio, mode)
+        size = pixmap.size() * self._zoom
+        scaled = pixmap.scaled(
+            size, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation
+        )
+        self.image.resize(scaled.size())
+        return scaled
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Refit the grid to the new size."""
+        super().resizeEvent(event)
+        if self._entries and self._zoom == 0.0:
+            self._show(self.slider.value())
+
+    def _update_controls(self) -> None:
+        has = bool(self._entries)
+        self.slider.setEnabled(len(self._entries) > 1)
+        self.save_button.setEnabled(has)
+        self.gif_button.setEnabled(len(self._entries) > 1)
+
+    # --- saving ----------------------------------------------------------------------------
+    def save_png(self, path: Path) -> bool:
+        """Save the grid on screen at its native size; True on success."""
+        image = self.current_image()
+        if image is None or image.isNull():
+            self.message.emit("There is no sample grid to save yet.")
+            return False
+        if not image.save(str(path), "PNG"):
+            self.message.emit(f"Could not write {path}.")
+            return False
+        self.message.emit(f"Saved the grid of epoch {self.shown_epoch()} to {path}.")
+        return True
+
+    def export_gif(self, path: Path) -> bool:
+        """Save every epoch's grid as an animated GIF; True on success."""
+        frames = [self._image(i) for i in range(len(self._entries))]
+        frames = [f for f in frames if not f.isNull()]
+        try:
+            save_gif(frames, path)
+        except (OSError, ValueError) as exc:
+            self.message.emit(f"Could not export the GIF to {path}: {exc}.")
+            return False
+        self.message.emit(f"Exported {len(frames)} epochs to {path}.")
+        return True
+
+    def save_dialog(self) -> None:
+        """Ask for a file name and save the grid on screen."""
+        if not self._entries:
+            self.message.emit("There is no sample grid to save yet.")
+            return
+        name = f"samples_epoch_{self.shown_epoch():04d}.png"
+        path, _ = QFileDialog.getSaveFileName(self, "Save grid as PNG", name, "PNG (*.png)")
+        if path:
+            self.save_png(Path(path))
+
+    def export_gif_dialog(self) -> None:
+        """Ask for a file name and export the training progress as a GIF."""
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export training progress as GIF", "training_progress.gif", "GIF (*.gif)"
+        )
+        if path:
+            self.export_gif(Path(path))

@@ -1,0 +1,170 @@
+"""Training throughput: the pytorch/examples DCGAN loop (the reference) vs the engine.
+
+Both train the same networks (the project's Generator / Discriminator), with the same Adam
+settings and batch size, on the bundled digits, in this process, one after the other, twice
+(A B A B) so drift on a shared machine shows as spread. The reference is faithful to
+pytorch/examples/dcgan: eager fp32 NCHW, a DataLoader with 2 workers over a per-item
+transform, a Sigmoid + BCELoss discriminator head, and four host reads per step
+(Loss_D, Loss_G, D(x), D(G(z)) printed every iteration, here formatted into a string).
+
+Runs from a source checkout with only torch, torchvision, numpy and Pillow installed:
+    python benchmarks/train_throughput.py [--device cpu|cuda] [--model seed|dcgan64]
+                                          [--batch-size B] [--steps N]
+The last line is the headline figure alone: ``ratio X.XX`` (engine / reference).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import torch
+from torch import nn
+
+from aigc_studio.core.datasets import load_dataset
+from aigc_studio.core.models import Discriminator, Generator
+from aigc_studio.engine.callbacks import StepMetrics, TrainingCallback, TrainingControl
+from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.trainer import Trainer
+
+MODELS = {  # name: (image_size, channels, data set)
+    "seed": (32, 1, "digits"),
+    "dcgan64": (64, 3, "shapes"),
+}
+
+
+class DigitsForLoader(torch.utils.data.Dataset):
+    """Per-item conversion as torchvision's ToTensor + Normalize would do it."""
+
+    def __init__(self, images_u8: torch.Tensor) -> None:
+        self.images = images_u8
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = self.images[i].float().div(255.0)
+        return (x - 0.5) / 0.5, 0
+
+
+def reference(data_u8: torch.Tensor, size: int, channels: int, batch: int, steps: int,
+              warmup: int, device: torch.device) -> float:
+    """images/s of the pytorch/examples loop over ``steps`` timed iterations."""
+    torch.manual_seed(0)
+    net_g = Generator(100, channels, size, 64).to(device)
+    net_d = nn.Sequential(Discriminator(channels, size, 64), nn.Sigmoid()).to(device)
+    criterion = nn.BCELoss()
+    opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    loader = torch.utils.data.DataLoader(DigitsForLoader(data_u8), batch_size=batch,
+                                         shuffle=True, num_workers=2, drop_last=True)
+    done, t0, lines = 0, 0.0, []
+    while True:
+        for real_cpu, _ in loader:
+            if done == warmup:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            if done == warmup + steps:
+                return steps * batch / (time.perf_counter() - t0)
+            # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
+            net_d.zero_grad()
+            real = real_cpu.to(device)
+            label = torch.full((batch,), 1.0, device=device)
+            output = net_d(real).view(-1)
+            err_d_real = criterion(output, label)
+            err_d_real.backward()
+            d_x = output.mean().item()
+            noise = torch.randn(batch, 100, 1, 1, device=device)
+            fake = net_g(noise)
+            label.fill_(0.0)
+            output = net_d(fake.detach()).view(-1)
+            err_d_fake = criterion(output, label)
+            err_d_fake.backward()
+            d_g_z1 = output.mean().item()
+            err_d = err_d_real + err_d_fake
+            opt_d.step()
+            # (2) Update G network: maximize log(D(G(z)))
+            net_g.zero_grad()
+            label.fill_(1.0)
+            output = net_d(fake).view(-1)
+            err_g = criterion(output, label)
+            err_g.backward()
+            d_g_z2 = output.mean().item()
+            opt_g.step()
+            lines.append(f"Loss_D: {err_d.item():.4f} Loss_G: {err_g.item():.4f} "
+                         f"D(x): {d_x:.4f} D(G(z)): {d_g_z1:.4f} / {d_g_z2:.4f}")
+            done += 1
+
+
+class StepClock(TrainingCallback):
+    """Stops the engine after warm-up + steps and times the steps in between."""
+
+    def __init__(self, control: TrainingControl, warmup: int, steps: int) -> None:
+        self.control, self.warmup, self.steps = control, warmup, steps
+        self.t0 = self.t1 = 0.0
+        self.first = self.last = 0
+
+    def on_steps(self, steps: list[StepMetrics]) -> None:
+        last = steps[-1].step
+        if self.t0 == 0.0 and last >= self.warmup:
+            self.t0, self.first = time.perf_counter(), last
+        if last >= self.warmup + self.steps and self.t1 == 0.0:
+            self.t1, self.last = time.perf_counter(), last
+            self.control.stop()
+
+
+def engine(dataset: str, size: int, batch: int, steps: int, warmup: int, device: str,
+           log_every: int) -> float:
+    """images/s of Trainer.fit on the same model, between two metric read-backs."""
+    control = TrainingControl()
+    clock = StepClock(control, warmup, steps)
+    config = TrainConfig(dataset=dataset, image_size=size, batch_size=batch, epochs=1000,
+                         device=device, log_every=log_every, limit=20_000 if dataset ==
+                         "shapes" else 0)
+    with tempfile.TemporaryDirectory() as tmp:
+        Trainer(config, runs_root=Path(tmp), control=control, callbacks=[clock],
+                save=False).fit()
+    return (clock.last - clock.first) * batch / (clock.t1 - clock.t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
+    parser.add_argument("--model", default="seed", choices=tuple(MODELS))
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--repeats", type=int, default=2)
+    args = parser.parse_args()
+    size, channels, dataset = MODELS[args.model]
+    device = torch.device(args.device)
+    data = load_dataset(dataset, size, limit=20_000 if dataset == "shapes" else 0)
+    # the engine reads metrics back every log_every steps: make one timed window of steps
+    log_every = 10
+    steps = max(log_every, args.steps // log_every * log_every)
+    print(f"device {args.device}  model {args.model} ({size}x{size}x{channels})  "
+          f"batch {args.batch_size}  threads {torch.get_num_threads()}  torch {torch.__version__}")
+    ref, eng = [], []
+    for _ in range(args.repeats):
+        ref.append(reference(data.images, size, channels, args.batch_size, steps,
+                             args.warmup, device))
+        eng.append(engine(dataset, size, args.batch_size, steps, args.warmup, args.device,
+                          log_every))
+        print(f"  reference {ref[-1]:8.1f} img/s   engine {eng[-1]:8.1f} img/s   "
+              f"ratio {eng[-1] / ref[-1]:.2f}")
+    ratio = statistics.median(eng) / statistics.median(ref)
+    print(f"median: reference {statistics.median(ref):.1f} img/s, engine "
+          f"{statistics.median(eng):.1f} img/s (spread ref {min(ref):.0f}-{max(ref):.0f}, "
+          f"engine {min(eng):.0f}-{max(eng):.0f})")
+    print(f"ratio {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()

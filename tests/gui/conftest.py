@@ -1,0 +1,79 @@
+"""GUI fixtures: an isolated studio home, settings file and a ready main window."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+
+from aigc_studio.engine.config import TrainConfig
+
+TORCH_TIMEOUT_MS = 120_000  # the first test imports torch (seconds on a busy CPU)
+TRAIN_TIMEOUT_MS = 180_000
+
+
+def tiny_config(**overrides: object) -> TrainConfig:
+    """A run that trains in seconds on a CPU."""
+    values: dict[str, object] = dict(
+        dataset="shapes", limit=128, batch_size=32, width=8, latent_dim=16, epochs=2,
+        log_every=1, device="cpu",
+    )
+    values.update(overrides)
+    return TrainConfig(**values).validate()  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def studio_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """AIGC_STUDIO_HOME in tmp_path, so nothing is written into the real user folder."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("AIGC_STUDIO_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def runs_root(studio_home: Path) -> Path:
+    """The runs folder inside the isolated home."""
+    return studio_home / "runs"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    """A QSettings file private to the test."""
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def make_window(qtbot, settings: QSettings, runs_root: Path) -> Iterator[Callable]:
+    """Factory for shown main windows; every window is stopped and joined at teardown."""
+    from aigc_studio.gui.main_window import MainWindow
+
+    windows: list[MainWindow] = []
+
+    def make(*, wait_ready: bool = True, **kwargs: object) -> MainWindow:
+        kwargs.setdefault("settings", settings)
+        kwargs.setdefault("runs_root", runs_root)
+        window = MainWindow(**kwargs)  # type: ignore[arg-type]
+        qtbot.addWidget(window)
+        windows.append(window)
+        if wait_ready:
+            with qtbot.waitSignal(window.torch_ready, timeout=TORCH_TIMEOUT_MS):
+                window.show()
+        else:
+            window.show()
+        return window
+
+    yield make
+    for window in windows:
+        if window.is_training():
+            window.stop_training()
+            qtbot.waitUntil(lambda w=window: not w.is_training(), timeout=TRAIN_TIMEOUT_MS)
+        window.shutdown()
+
+
+@pytest.fixture
+def window(make_window: Callable):
+    """A shown main window with PyTorch loaded."""
+    return make_window()
