@@ -505,7 +505,7 @@ class Trainer:
         if means.get("loss_d", 1.0) < 0.05 and means.get("d_fake", 1.0) < 0.02:
             out.append("The discriminator is winning outright (D loss near 0, D(G(z)) near 0): "
                        "the generator gets almost no gradient; try a lower D learning rate.")
-        if self.progress.epoch + 1 < 2:  # too early: a fresh generator is nearly constant
+        if self.progress.epoch < 3:  # too early: a young generator is still nearly constant
             return out
         g = self.models.nets["generator"]
         g.eval()

@@ -13,9 +13,11 @@ import time
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QSettings
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from aigc_studio.engine.callbacks import TrainEnd
+from aigc_studio.logs import setup_logging
 
 _T0 = time.perf_counter()
 log = logging.getLogger(__name__)
@@ -66,6 +68,7 @@ class Automation(QObject):
         self.exit_code: int | None = None
         window.torch_ready.connect(self._on_ready)
         window.training_done.connect(self._on_done)
+        window.torch_failed.connect(self._on_torch_failed)
 
     def _on_ready(self) -> None:
         args, panel = self.args, self.window.panel
@@ -83,6 +86,12 @@ class Automation(QObject):
                 self._finish(2)
         elif (args.quit_when_done or args.screenshot) and not self.window.is_training():
             self._finish(0)
+
+    def _on_torch_failed(self, message: str) -> None:
+        """No PyTorch, no training: with --quit-when-done/--screenshot exit 1, never hang."""
+        if self.args.demo or self.args.quit_when_done or self.args.screenshot:
+            _say(message)
+            self._finish(1)
 
     def _on_done(self, end: TrainEnd | None) -> None:
         if not (self.args.quit_when_done or self.args.screenshot):
@@ -116,28 +125,6 @@ class Automation(QObject):
             self.app.exit(code)
 
 
-def _setup_logging() -> None:
-    root = logging.getLogger()
-    if root.handlers:
-        return
-    if sys.stderr is not None:  # None in a frozen windowed app
-        logging.basicConfig(level=logging.WARNING,
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        from aigc_studio.paths import log_dir
-
-        folder = log_dir()
-        folder.mkdir(parents=True, exist_ok=True)
-        handler = logging.FileHandler(folder / "gui.log", encoding="utf-8")
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        handler.setLevel(logging.INFO)
-        root.addHandler(handler)
-        if root.level > logging.INFO or root.level == logging.NOTSET:
-            root.setLevel(logging.INFO)
-    except OSError:
-        pass
-
-
 def _process_age() -> float:
     """Seconds since this process started (Linux; falls back to time since import)."""
     try:
@@ -166,7 +153,7 @@ def run_app(argv: list[str] | None = None) -> int:
     if args.epochs is not None and args.epochs < 1:
         _say("--epochs must be at least 1.")
         return 2
-    _setup_logging()
+    setup_logging()
     _warn_about_binding()
     app = QApplication.instance()
     if app is None:
@@ -180,6 +167,11 @@ def run_app(argv: list[str] | None = None) -> int:
     from aigc_studio.gui.style import apply_style
 
     apply_style(app)
+    from aigc_studio.paths import resource_path
+
+    icon = resource_path("icons", "aigc-studio-256.png")
+    if icon.is_file():  # the .exe/.app icons come from the bundle; this is the window's
+        app.setWindowIcon(QIcon(str(icon)))
     window = MainWindow(settings=QSettings(ORG, APP))
     automation = Automation(window, args, app)
     window.show()

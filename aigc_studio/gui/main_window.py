@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
     """The AIGC Studio main window."""
 
     torch_ready = Signal()
+    torch_failed = Signal(str)  # the message shown
     training_done = Signal(object)  # TrainEnd | None
     message_shown = Signal(str, str)  # level, text
 
@@ -382,6 +383,7 @@ class MainWindow(QMainWindow):
         self._reset_progress()
         self._set_state_text("PyTorch could not be loaded")
         self.show_message(message, "error")
+        self.torch_failed.emit(message)
 
     def _join_loader(self) -> None:
         if self._loader is not None:

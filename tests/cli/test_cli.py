@@ -189,11 +189,11 @@ def test_interpolate_writes_a_gif_and_frames(tmp_path: Path,
     assert main(["interpolate", str(run), "--seeds", "1", "2", "--steps", "5", "--scale", "1",
                  "--out", str(tmp_path / "frames")]) == 0
     frames = sorted((tmp_path / "frames").iterdir())
-    assert [f.name for f in frames][0] == "frame_0000.png" and len(frames) == 5
+    assert frames[0].name == "frame_0000.png" and len(frames) == 5
     assert Image.open(frames[0]).size == (32, 32)
     # the first frame is seed 1's image exactly
-    from aigc_studio.engine.inference import decode, load_model
     from aigc_studio.core.latent import seed_vector
+    from aigc_studio.engine.inference import decode, load_model
 
     model = load_model(run)
     direct = decode(model, seed_vector(1, 16)[None])[0]

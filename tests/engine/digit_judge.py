@@ -36,8 +36,8 @@ def train_judge(size: int = 32, epochs: int = 3, seed: int = 0) -> nn.Module:
 
 def judge(net: nn.Module, images_u8: np.ndarray, confidence: float = 0.5
           ) -> tuple[float, int]:
-    """(share of samples given one class with probability >= confidence, number of distinct confident classes)
-    for uint8 images (N, H, W, 3)."""
+    """(share of samples given one class with probability >= confidence, number of
+    distinct confident classes) for uint8 images (N, H, W, 3)."""
     x = torch.from_numpy(images_u8[..., :1].copy()).permute(0, 3, 1, 2)
     with torch.no_grad():
         probs = net(to_unit_range(x)).softmax(1)

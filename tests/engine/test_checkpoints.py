@@ -61,16 +61,16 @@ def test_zero_byte_truncated_and_missing(tmp_path: Path, tiny: Tiny) -> None:
     good = runs.last_checkpoint(end.run_dir)
     empty = tmp_path / "empty.pt"
     empty.write_bytes(b"")
-    with pytest.raises(CheckpointError, match="empty.pt is empty"):
+    with pytest.raises(CheckpointError, match=r"empty\.pt is empty"):
         load_checkpoint(empty)
     cut = tmp_path / "cut.pt"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
-    with pytest.raises(CheckpointError, match="cut.pt is truncated or corrupt"):
+    with pytest.raises(CheckpointError, match=r"cut\.pt is truncated or corrupt"):
         load_checkpoint(cut)
     weights = runs.epoch_weights(end.run_dir)[0]
     cut_w = tmp_path / "cut.safetensors"
     cut_w.write_bytes(weights.read_bytes()[:1000])
-    with pytest.raises(CheckpointError, match="cut.safetensors is truncated or corrupt"):
+    with pytest.raises(CheckpointError, match=r"cut\.safetensors is truncated or corrupt"):
         load_weights(cut_w)
     with pytest.raises(CheckpointError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")

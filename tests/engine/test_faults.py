@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from aigc_studio.engine import runs, trainer as trainer_module
+from aigc_studio.engine import runs
+from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.trainer import Trainer
@@ -54,7 +55,7 @@ def test_disk_full_surfaces_and_keeps_the_previous_checkpoint(
 
     monkeypatch.setattr(trainer_module, "save_checkpoint", save)
     trainer = Trainer(tiny(epochs=3), runs_root=tmp_path)
-    with pytest.raises(RunError, match="No space left on device.*previous checkpoint is kept"):
+    with pytest.raises(RunError, match=r"No space left on device.*previous checkpoint is kept"):
         trainer.fit()
     assert load_checkpoint(runs.last_checkpoint(trainer.run_dir))["epoch"] == 1
     assert trainer.progress.epoch == 2  # the state in memory is intact, not half-updated

@@ -55,7 +55,8 @@ def test_engine_imports_no_qt() -> None:
     code = ("import sys, aigc_studio.engine, aigc_studio.engine.trainer, aigc_studio.engine.runs,"
             " aigc_studio.engine.inference, aigc_studio.engine.export, aigc_studio.core.datasets,"
             " aigc_studio.core.images, aigc_studio.cli;"
-            "bad=[m for m in sys.modules if m.split('.')[0] in ('PySide6','pyqtgraph','shiboken6')];"
+            "qt=('PySide6','pyqtgraph','shiboken6');"
+            "bad=[m for m in sys.modules if m.split('.')[0] in qt];"
             "print(bad); sys.exit(1 if bad else 0)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -130,8 +131,10 @@ def _assert_same_training(a: Path, b: Path) -> None:
     for name in sa["history"]:
         assert torch.equal(sa["history"][name], sb["history"][name]), name
     assert torch.equal(sa["fixed"], sb["fixed"])
-    strip = lambda rs: [{k: v for k, v in r.items() if k not in ("images_per_s", "seconds")}
-                        for r in rs if r["kind"] in ("step", "epoch")]
+    def strip(records: list[dict]) -> list[dict]:
+        return [{k: v for k, v in r.items() if k not in ("images_per_s", "seconds")}
+                for r in records if r["kind"] in ("step", "epoch")]
+
     assert strip(runs.read_metrics(a)) == strip(runs.read_metrics(b))
     for pa, pb in zip(runs.sample_paths(a), runs.sample_paths(b), strict=True):
         assert pa.read_bytes() == pb.read_bytes()
@@ -232,7 +235,7 @@ def test_nan_loss_stops_with_message_and_keeps_checkpoint(tiny: Tiny, tmp_path: 
         return out * float("nan") if calls["n"] == 21 else out
 
     monkeypatch.setattr(trainer, "_gan_step", poisoned)
-    with pytest.raises(TrainingError, match="loss_d became nan at step 21 .epoch 2"):
+    with pytest.raises(TrainingError, match=r"loss_d became nan at step 21 \(epoch 2"):
         trainer.fit()
     state = _final_state(trainer.run_dir)
     assert state["epoch"] == 1 and state["step"] == 16  # the last good checkpoint

@@ -113,7 +113,7 @@ def drop(qtbot, widget: ReconstructionPanel, paths: list[Path]) -> None:
     """A real drag-enter then drop, as the window system delivers them."""
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    enter = QDragEnterEvent(QPointF(40, 40), Qt.DropAction.CopyAction, mime,
+    enter = QDragEnterEvent(QPointF(40, 40).toPoint(), Qt.DropAction.CopyAction, mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(widget, enter)
     assert enter.isAccepted()
@@ -140,7 +140,7 @@ def test_drop_of_real_files_gives_result_and_error_rows(
     files = write_files(tmp_path / "in")
     text_mime = QMimeData()
     text_mime.setText("just text")
-    enter = QDragEnterEvent(QPointF(5, 5), Qt.DropAction.CopyAction, text_mime,
+    enter = QDragEnterEvent(QPointF(5, 5).toPoint(), Qt.DropAction.CopyAction, text_mime,
                             Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier)
     QApplication.sendEvent(panel, enter)
     assert not enter.isAccepted()  # only files and folders are taken

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings
 
@@ -52,11 +53,13 @@ def test_live_values_arithmetic() -> None:
 
 
 def test_dropping_an_image_folder_selects_it(qtbot, make_window: Callable,
-                                             tmp_path: Path) -> None:
+                                             tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
     window = make_window(wait_ready=False, load_torch=False)
     folder = tmp_path / "faces"
     folder.mkdir()
     Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(folder / "a.png")
+    monkeypatch.setattr(window, "ask_folder_action", lambda path: "train")  # the dialog's answer
     window.handle_dropped_path(folder)
     assert window.panel.dataset_value() == str(folder)
     qtbot.waitUntil(lambda: "usable" in window.panel.preview_label.text(), timeout=30_000)
