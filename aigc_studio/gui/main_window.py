@@ -777,9 +777,10 @@ class MainWindow(QMainWindow):
             return False
         run_dir = path.parent.parent
         if path.parent.name != run_store.CHECKPOINTS or not run_store.is_run_dir(run_dir):
-            self.show_message(f"{path.name} is not inside an AIGC Studio run folder; open "
-                              "the run folder instead.", "error")
-            return False
+            # a loose checkpoint or exported weights: explore it (an autoencoder's page
+            # offers reconstruction); the loader refuses anything unsafe or foreign
+            self.show_explorer(path)
+            return True
         return self.open_run(run_dir)
 
     def _open_run_dialog(self) -> None:
@@ -953,10 +954,14 @@ class MainWindow(QMainWindow):
         elif index == 2:
             self.show_reconstruction()
 
-    def show_explorer(self) -> None:
-        """Bring up the latent explorer with the current run's newest generator."""
+    def show_explorer(self, path: Path | None = None) -> None:
+        """Bring up the latent explorer with ``path`` or the current run's newest generator."""
         panel = self._ensure_explorer()
         self.workspace.setCurrentIndex(1)
+        if path is not None:
+            self._explorer_sig = (Path(path), -1)
+            panel.set_model(Path(path))
+            return
         sig = self._model_signature()
         if sig != self._explorer_sig:
             self._explorer_sig = sig

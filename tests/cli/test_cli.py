@@ -198,3 +198,53 @@ def test_interpolate_writes_a_gif_and_frames(tmp_path: Path,
     model = load_model(run)
     direct = decode(model, seed_vector(1, 16)[None])[0]
     assert np.array_equal(np.asarray(Image.open(frames[0]).convert("RGB")), direct)
+
+
+SLOW_WRITER = """
+import sys, threading
+import aigc_studio.core.atomic as atomic
+from aigc_studio.cli import main
+
+original = atomic.atomic_open
+
+@atomic.contextlib.contextmanager
+def slow_open(path):
+    with original(path) as handle:
+        yield handle
+        if path.name == "last.pt":  # the temp file is written, not yet renamed: hold it here
+            handle.flush()
+            sys.__stdout__.write("WRITING\\n")
+            sys.__stdout__.flush()
+            threading.Event().wait(120)
+
+atomic.atomic_open = slow_open
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_sigkill_during_a_checkpoint_write_never_leaves_a_half_file(tmp_path: Path) -> None:
+    """Killed while last.pt's temp file is written: the old checkpoint is what a reader finds,
+    the temp file is cleaned at the next start, and resume works from it."""
+    home = tmp_path / "home"
+    first = _cli("train", *TINY, "--epochs", "1", "--out", str(tmp_path / "runs"), home=home)
+    assert first.returncode == 0, first.stderr
+    run_dir = Path(first.stdout.strip().splitlines()[-1])
+    before = runs.last_checkpoint(run_dir).read_bytes()
+    env = {**os.environ, "AIGC_STUDIO_HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_WRITER, "resume", str(run_dir),
+                             "--epochs", "2"], env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "WRITING"  # blocks until mid-write
+        temps = list((run_dir / "checkpoints").glob(".*.tmp"))
+        assert len(temps) == 1 and temps[0].stat().st_size > 0  # half a write is on disk
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=60)
+    assert runs.last_checkpoint(run_dir).read_bytes() == before  # never the half file
+    assert load_checkpoint(runs.last_checkpoint(run_dir))["epoch"] == 1
+    again = _cli("resume", str(run_dir), "--epochs", "2", home=home)
+    assert again.returncode == 0, again.stderr
+    assert load_checkpoint(runs.last_checkpoint(run_dir))["epoch"] == 2
+    assert not list(run_dir.rglob("*.tmp"))

@@ -65,10 +65,19 @@ def test_open_checkpoint_opens_its_run(qtbot, window: MainWindow, headless_run: 
                                        tmp_path: Path) -> None:
     assert window.open_checkpoint(run_store.last_checkpoint(headless_run))
     assert window.current_run == headless_run
+    # a loose weights file opens in the explorer; a broken one says why, nothing else changes
+    exported = tmp_path / "generator.safetensors"
+    exported.write_bytes(run_store.epoch_weights(headless_run)[-1].read_bytes())
+    assert window.open_checkpoint(exported)
+    assert window.workspace.currentIndex() == 1
+    qtbot.waitUntil(lambda: window.explorer.model_info() is not None, timeout=60_000)
+    assert window.explorer.model_info().path == exported
     stray = tmp_path / "stray.pt"
     stray.write_bytes(b"x")
-    assert not window.open_checkpoint(stray)
-    assert "not inside an AIGC Studio run folder" in window.banner.text()
+    with qtbot.waitSignal(window.explorer.load_failed, timeout=60_000) as failed:
+        assert window.open_checkpoint(stray)
+    assert "stray.pt" in failed.args[0]
+    assert window.current_run == headless_run
 
 
 def test_view_follows_a_run_written_by_another_trainer(
