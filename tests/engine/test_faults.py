@@ -87,3 +87,26 @@ def test_no_console_does_not_crash(tmp_path: Path) -> None:
     assert len(runs.list_runs(tmp_path / "runs")) == 1
     log = (tmp_path / "home" / "logs" / "aigc-studio.log").read_text()
     assert "Epoch 1/1 done" in log
+
+
+def test_a_generator_that_cannot_learn_raises_visible_warnings(tiny: Tiny,
+                                                               tmp_path: Path) -> None:
+    """D winning outright and collapsed samples are reported in metrics and to the UI."""
+    from aigc_studio.engine.callbacks import TrainingCallback
+
+    class Warnings(TrainingCallback):
+        def __init__(self) -> None:
+            self.seen: list[str] = []
+
+        def on_warning(self, message: str) -> None:
+            self.seen.append(message)
+
+    seen = Warnings()
+    # a frozen generator (lr 1e-9) against a quick discriminator: D wins, samples never vary
+    config = tiny(epochs=4, lr_g=1e-9, lr_d=2e-3)
+    end = Trainer(config, runs_root=tmp_path, callbacks=[seen]).fit()
+    assert any("discriminator is winning" in w for w in seen.seen), seen.seen
+    assert any("nearly identical" in w for w in seen.seen), seen.seen
+    events = [r for r in runs.read_metrics(end.run_dir) if r.get("event") == "warning"]
+    assert {r["message"] for r in events} == set(seen.seen)
+    assert all(r["epoch"] >= 1 for r in events)

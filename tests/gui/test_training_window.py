@@ -162,3 +162,56 @@ def test_start_before_torch_is_loaded_is_refused(qtbot, make_window: Callable) -
     assert window.panel.start_button.text() == "Loading PyTorch…"
     assert not window.start_training(tiny_config())
     assert "loading" in window.banner.text().lower()
+
+
+@pytest.mark.parametrize("fault", ["nan", "oom"])
+def test_training_faults_show_a_message_and_the_window_stays_usable(
+    qtbot, window: MainWindow, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    import torch
+
+    from aigc_studio.engine import trainer
+
+    real_step = trainer.Trainer._gan_step
+    calls = {"n": 0}
+
+    def faulty_step(self: trainer.Trainer, real: torch.Tensor) -> torch.Tensor:
+        calls["n"] += 1
+        if calls["n"] == 6:
+            if fault == "oom":
+                raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8 GiB")
+            return real_step(self, real) * float("nan")
+        return real_step(self, real)
+
+    monkeypatch.setattr(trainer.Trainer, "_gan_step", faulty_step)
+    with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS):
+        window.start_training(tiny_config(epochs=3))
+    expected = "Training diverged" if fault == "nan" else "try a smaller batch"
+    assert window.banner.level == "error" and expected in window.banner.text()
+    assert "Traceback" not in window.banner.text()
+    monkeypatch.setattr(trainer.Trainer, "_gan_step", real_step)
+    with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS) as done:
+        window.start_training(tiny_config(epochs=1))
+    assert done.args[0].status == "finished"
+
+
+def test_a_checkpoint_that_would_run_code_is_refused_in_the_window(
+    qtbot, window: MainWindow, tmp_path: Path
+) -> None:
+    import os
+
+    import torch
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, tuple[str]]:
+            return (os.system, (f"touch {marker}",))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "aigc-studio-checkpoint", "models": Payload()}, evil)
+    window.show_explorer()
+    with qtbot.waitSignal(window.explorer.load_failed, timeout=TRAIN_TIMEOUT_MS) as failed:
+        assert window.open_checkpoint(evil)
+    assert "evil.pt was refused" in failed.args[0]
+    assert not marker.exists()
