@@ -59,6 +59,7 @@ from aigc_studio.gui.render_worker import (
     RenderWorker,
 )
 from aigc_studio.gui.style import ACCENT
+from aigc_studio.gui.widgets import Banner
 
 if TYPE_CHECKING:  # pragma: no cover
     from aigc_studio.engine.explore import RenderRequest
@@ -150,38 +151,6 @@ class ImageView(QWidget):
         painter.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
         painter.drawImage(self.target_rect(), self._image)
         painter.end()
-
-
-class Banner(QFrame):
-    """An info / warning / error strip with optional action button (styled by style.py)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.action = QPushButton()
-        self.action.hide()
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(self.action)
-        self.hide()
-
-    def show_message(self, text: str, level: str = "info", action: str = "") -> None:
-        """Show ``text`` ('info', 'warning' or 'error'); ``action`` labels the button."""
-        self.setProperty("level", level)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        self.label.setText(text)
-        self.action.setText(action)
-        self.action.setVisible(bool(action))
-        self.show()
-
-    def text(self) -> str:
-        """The message shown (empty when hidden)."""
-        return self.label.text() if not self.isHidden() else ""
 
 
 class OffsetSlider(QWidget):

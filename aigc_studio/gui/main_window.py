@@ -18,13 +18,11 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKe
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
-    QHBoxLayout,
     QInputDialog,
     QLabel,
     QMainWindow,
     QMessageBox,
     QProgressBar,
-    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -41,6 +39,7 @@ from aigc_studio.gui.plots import TrainingPlots
 from aigc_studio.gui.runs_browser import RunsBrowser
 from aigc_studio.gui.sample_view import SampleView, epoch_of
 from aigc_studio.gui.training_panel import TrainingPanel
+from aigc_studio.gui.widgets import Banner
 from aigc_studio.gui.worker import TorchLoader, TrainingSession, TrainingWorker
 
 log = logging.getLogger(__name__)
@@ -58,40 +57,6 @@ def format_duration(seconds: float) -> str:
     if minutes:
         return f"{minutes} min {secs:02d} s"
     return f"{secs} s"
-
-
-class MessageBanner(QFrame):
-    """A one-sentence message across the top of the window (error, warning or info)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("banner")
-        self.label = QLabel()
-        self.label.setWordWrap(True)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        close = QPushButton("Dismiss")
-        close.setFlat(True)
-        close.clicked.connect(self.hide)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(10, 6, 6, 6)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
-        self.level = ""
-        self.hide()
-
-    def show_message(self, text: str, level: str = "error") -> None:
-        """Show ``text`` styled by level ('error', 'warning', 'info')."""
-        self.level = level
-        self.setProperty("level", level)
-        self.style().unpolish(self)
-        self.style().polish(self)
-        prefix = {"error": "⚠  ", "warning": "⚠  ", "info": ""}.get(level, "")
-        self.label.setText(prefix + text)
-        self.show()
-
-    def text(self) -> str:
-        """The message shown (empty when hidden)."""
-        return self.label.text() if self.isVisible() else ""
 
 
 class MainWindow(QMainWindow):
@@ -233,7 +198,7 @@ class MainWindow(QMainWindow):
                                         "reconstructs them, with MSE, PSNR and SSIM.")
         self.workspace.currentChanged.connect(self._on_workspace_tab)
 
-        self.banner = MessageBanner()
+        self.banner = Banner(dismissible=True)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)

@@ -56,9 +56,10 @@ from PySide6.QtWidgets import (
 
 from aigc_studio.core.grid import save_png
 from aigc_studio.core.images import find_images
-from aigc_studio.gui.explorer import PANEL_STYLE, Banner, WrappedLabel
+from aigc_studio.gui.explorer import PANEL_STYLE, WrappedLabel
 from aigc_studio.gui.qimage import array_to_qimage
 from aigc_studio.gui.render_worker import LoopWorker, ModelInfo, model_info, user_message
+from aigc_studio.gui.widgets import Banner
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
     from aigc_studio.engine.inference import LoadedModel, Reconstruction
