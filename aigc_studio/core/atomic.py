@@ -47,14 +47,36 @@ def atomic_write_with(path: Path, writer: Callable[[BinaryIO], None]) -> None:
 
 
 def clean_temp_files(folder: Path) -> list[Path]:
-    """Remove temp files left by a killed writer; returns what was removed."""
+    """Remove temp files left by a killed writer; returns what was removed.
+
+    A temp file whose writer (the PID in its name) is still alive is left alone: another
+    process may be writing that run right now.
+    """
     removed = []
     if folder.is_dir():
         for tmp in folder.glob(f".*{TEMP_SUFFIX}"):
+            if _writer_alive(tmp):
+                continue
             with contextlib.suppress(OSError):
                 tmp.unlink()
                 removed.append(tmp)
     return removed
+
+
+def _writer_alive(tmp: Path) -> bool:
+    parts = tmp.name[: -len(TEMP_SUFFIX)].rsplit(".", 1)
+    if len(parts) != 2 or not parts[1].isdigit():
+        return False
+    pid = int(parts[1])
+    if pid == os.getpid():
+        return False  # this process writes atomically; a leftover of its own is stale
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists but belongs to someone else (or cannot be asked): keep it
+    return True
 
 
 def _fsync_dir(folder: Path) -> None:

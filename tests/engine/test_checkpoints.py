@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -106,9 +108,17 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path: Path) -> None:
         raise Boom
     assert target.read_bytes() == b"old"
     assert list(tmp_path.iterdir()) == [target]
-    leftover = tmp_path / ".file.bin.999.tmp"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    leftover = tmp_path / f".file.bin.{dead}.tmp"  # its writer is gone: stale
     leftover.write_bytes(b"junk")
-    assert clean_temp_files(tmp_path) == [leftover] and not leftover.exists()
+    with subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                          stdin=subprocess.PIPE) as live:
+        in_use = tmp_path / f".other.bin.{live.pid}.tmp"  # a live writer's: kept
+        in_use.write_bytes(b"half")
+        assert clean_temp_files(tmp_path) == [leftover] and not leftover.exists()
+        assert in_use.exists()
+        live.communicate(b"")
 
 
 def test_checkpoint_holds_everything_for_resume(tmp_path: Path, tiny: Tiny) -> None:
