@@ -114,3 +114,25 @@ def test_large_folder_streams_with_the_same_batches(tmp_path: Path,
     assert len(a) == 2 and a[0].shape == (4, 3, 32, 32)
     assert float(a[0].min()) >= -1 and float(a[0].max()) <= 1
     assert len(resident) == len(streamed)
+
+
+def test_a_folder_of_thousands_with_broken_files_loads_and_counts(tmp_path: Path) -> None:
+    """RELIABILITY row 11: thousands of files, some broken: every good one used, every bad
+    one skipped and counted with its reason."""
+    root = tmp_path / "many"
+    rng = np.random.default_rng(0)
+    for cls in ("a", "b"):
+        (root / cls).mkdir(parents=True)
+        for i in range(1000):
+            pixels = rng.integers(0, 256, (12, 12, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(root / cls / f"{i:04d}.png", compress_level=0)
+    good = (root / "a" / "0000.png").read_bytes()
+    for i in range(25):
+        (root / "b" / f"cut{i}.png").write_bytes(good[: len(good) // 2])
+        (root / "a" / f"text{i}.jpg").write_text("not a jpeg")
+    seen: list[tuple[int, int]] = []
+    data = load_dataset(str(root), 32, progress=lambda done, total: seen.append((done, total)))
+    assert len(data) == 2000 and data.class_names == ["a", "b"]
+    assert len(data.skipped) == 50
+    assert all(reason for _, reason in data.skipped)
+    assert seen and seen[-1][0] == seen[-1][1]
