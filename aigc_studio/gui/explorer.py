@@ -222,6 +222,18 @@ def _seed_spin(tooltip: str) -> QSpinBox:
     return spin
 
 
+def _view_page(view: QWidget, below: QWidget, side: QWidget) -> QWidget:
+    """A page with a large view (and a strip below it) left of a column of controls."""
+    left = QVBoxLayout()
+    left.addWidget(view, 1)
+    left.addWidget(below)
+    page = QWidget()
+    layout = QHBoxLayout(page)
+    layout.addLayout(left, 1)
+    layout.addWidget(side)
+    return page
+
+
 def _page(title: str, text: str) -> tuple[QWidget, QLabel, QLabel]:
     """A centred message page (empty state, loading, errors)."""
     page = QWidget()
@@ -449,14 +461,7 @@ class ExplorerPanel(QWidget):
         self.reset_button.clicked.connect(self.reset_offsets)
 
         side = self._side(seed_box, self.latent_box, self.pca_box, self.reset_button)
-        left = QVBoxLayout()
-        left.addWidget(self.view, 1)
-        left.addWidget(self.render_label)
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.addLayout(left, 1)
-        layout.addWidget(side)
-        return page
+        return _view_page(self.view, self.render_label, side)
 
     def _build_interpolate(self) -> QWidget:
         self.walk_view = ImageView("Rendering the walk…")
@@ -556,15 +561,7 @@ class ExplorerPanel(QWidget):
         ex.addWidget(self.gif_button, 1, 0, 1, 2)
         ex.addWidget(self.frames_button, 2, 0, 1, 2)
 
-        side = self._side(ends, playback, export)
-        left = QVBoxLayout()
-        left.addWidget(self.walk_view, 1)
-        left.addWidget(self.strip_view)
-        page = QWidget()
-        layout = QHBoxLayout(page)
-        layout.addLayout(left, 1)
-        layout.addWidget(side)
-        return page
+        return _view_page(self.walk_view, self.strip_view, self._side(ends, playback, export))
 
     def _build_compare(self) -> QWidget:
         self.compare_seed = _seed_spin("The first of the seeds whose images are compared.")
