@@ -182,6 +182,7 @@ def run_app(argv: list[str] | None = None) -> int:
             painted = (window.first_paint_s or time.perf_counter()) - _T0
             since_start = _process_age() - (time.perf_counter() - (window.first_paint_s or 0))
             print(f"painted_s={painted:.3f} painted_since_process_start_s={since_start:.3f} "
+                  f"ready_since_process_start_s={_process_age():.3f} "
                   f"torch_at_paint={window.torch_at_first_paint}", flush=True)
             window.shutdown()
             window.close()
