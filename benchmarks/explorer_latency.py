@@ -22,16 +22,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
+from _stats import percentile  # the benchmarks folder is the script's own
 
 from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.explore import Explorer, RenderRequest
 from aigc_studio.engine.inference import load_model
 from aigc_studio.engine.trainer import Trainer
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q / 100 * (len(ordered) - 1)))]
 
 
 def main() -> None:

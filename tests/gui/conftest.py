@@ -77,3 +77,28 @@ def make_window(qtbot, settings: QSettings, runs_root: Path) -> Iterator[Callabl
 def window(make_window: Callable):
     """A shown main window with PyTorch loaded."""
     return make_window()
+
+
+TINY_LATENT = 16  # latent size of the tiny_runs models
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
+    """A tiny real DCGAN ("gan") and autoencoder ("ae"), two epochs each, trained once."""
+    import torch
+
+    from aigc_studio.engine.trainer import Trainer
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny models on a shared 2-core CPU: threads only contend
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("AIGC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
+            root = tmp_path_factory.mktemp("tiny-runs")
+            common = dict(dataset="digits", limit=1024, batch_size=16, width=8,
+                          latent_dim=TINY_LATENT, epochs=2, seed=1)
+            yield {name: Trainer(TrainConfig(model=model, **common),  # type: ignore[arg-type]
+                                 runs_root=root).fit().run_dir
+                   for name, model in (("gan", "dcgan"), ("ae", "autoencoder"))}
+    finally:
+        torch.set_num_threads(threads)

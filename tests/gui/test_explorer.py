@@ -14,34 +14,19 @@ from PIL import Image
 from aigc_studio.core.grid import make_grid
 from aigc_studio.core.latent import path as latent_path
 from aigc_studio.core.latent import seed_vector
-from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.inference import LoadedModel, decode, load_model
-from aigc_studio.engine.trainer import Trainer
 from aigc_studio.gui.explorer import ExplorerPanel
 from aigc_studio.gui.render_worker import PCA_COMPONENTS
+from tests.gui.conftest import TINY_LATENT
 
 TIMEOUT_MS = 60_000
-LATENT = 16
-
-
-def _train(root: Path, model: str) -> Path:
-    config = TrainConfig(model=model, dataset="digits", limit=1024, batch_size=16, width=8,
-                         latent_dim=LATENT, epochs=2, seed=1)
-    return Trainer(config, runs_root=root).fit().run_dir
+LATENT = TINY_LATENT
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """A tiny DCGAN and a tiny autoencoder, trained once for the module."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared 2-core CPU: threads only contend
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("AIGC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
-            root = tmp_path_factory.mktemp("runs")
-            yield {"gan": _train(root, "dcgan"), "ae": _train(root, "autoencoder")}
-    finally:
-        torch.set_num_threads(threads)
+def runs(tiny_runs: dict[str, Path]) -> dict[str, Path]:
+    """The session's tiny DCGAN and autoencoder runs."""
+    return tiny_runs
 
 
 @pytest.fixture(scope="module")

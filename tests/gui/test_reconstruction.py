@@ -11,15 +11,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.inference import LoadedModel, load_model, reconstruct
-from aigc_studio.engine.trainer import Trainer
 from aigc_studio.gui.reconstruction import (
     INFERNO_LUT,
     ReconstructionPanel,
@@ -31,22 +28,9 @@ TIMEOUT_MS = 60_000
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """A tiny autoencoder (and a tinier DCGAN for the "needs an autoencoder" note)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # tiny models on a shared 2-core CPU: threads only contend
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("AIGC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
-            root = tmp_path_factory.mktemp("runs")
-            common = dict(dataset="digits", batch_size=16, width=8, latent_dim=16, seed=1)
-            ae = Trainer(TrainConfig(model="autoencoder", limit=1024, epochs=2, **common),
-                         runs_root=root).fit().run_dir
-            gan = Trainer(TrainConfig(model="dcgan", limit=64, epochs=1, **common),
-                          runs_root=root).fit().run_dir
-            yield {"ae": ae, "gan": gan}
-    finally:
-        torch.set_num_threads(threads)
+def runs(tiny_runs: dict[str, Path]) -> dict[str, Path]:
+    """The session's tiny autoencoder (and DCGAN, for the "needs an autoencoder" note)."""
+    return tiny_runs
 
 
 @pytest.fixture(scope="module")

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-import torch
 from PIL import Image
 from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-
-from aigc_studio.engine.config import TrainConfig
-from aigc_studio.engine.trainer import Trainer
 
 TIMEOUT_MS = 120_000
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Path]]:
-    """A tiny real autoencoder run and a tiny real DCGAN run."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("AIGC_STUDIO_HOME", str(tmp_path_factory.mktemp("home")))
-            root = tmp_path_factory.mktemp("runs")
-            common = dict(dataset="digits", batch_size=16, width=8, latent_dim=16, seed=2,
-                          limit=256, epochs=1)
-            yield {"ae": Trainer(TrainConfig(model="autoencoder", **common),
-                                 runs_root=root).fit().run_dir,
-                   "gan": Trainer(TrainConfig(model="dcgan", **common),
-                                  runs_root=root).fit().run_dir}
-    finally:
-        torch.set_num_threads(threads)
+def trained(tiny_runs: dict[str, Path]) -> dict[str, Path]:
+    """The session's tiny real autoencoder and DCGAN runs."""
+    return tiny_runs
 
 
 def drop(widget: object, paths: list[Path]) -> None:
