@@ -27,7 +27,14 @@ from aigc_studio.engine.callbacks import (
     TrainingCallback,
     TrainingControl,
 )
-from aigc_studio.engine.config import BUILTIN_DATASETS, DEVICES, MODELS, ConfigError, TrainConfig
+from aigc_studio.engine.config import (
+    BUILTIN_DATASETS,
+    DEVICES,
+    MODELS,
+    PRECISIONS,
+    ConfigError,
+    TrainConfig,
+)
 from aigc_studio.errors import AigcError
 from aigc_studio.logs import log_user_error, setup_logging
 
@@ -158,7 +165,8 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
                       batch_size=args.batch_size, image_size=args.image_size,
                       channels=args.channels, device=args.device, seed=args.seed,
                       limit=args.limit, checkpoint_every=args.checkpoint_every,
-                      data_root=args.data_root, log_every=args.log_every)
+                      data_root=args.data_root, log_every=args.log_every,
+                      fast=not args.no_fast, precision=args.precision)
     for name in ("latent_dim", "width", "lr_g", "lr_d", "beta1", "beta2"):
         value = getattr(args, name)
         if value is not None:
@@ -364,6 +372,11 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--beta1", type=float, default=None)
     train.add_argument("--beta2", type=float, default=None)
     train.add_argument("--device", choices=DEVICES, default="auto")
+    train.add_argument("--precision", choices=PRECISIONS, default="auto",
+                       help="auto: bf16 where the CPU/GPU runs it natively (fp16 on older "
+                            "GPUs), else fp32")
+    train.add_argument("--no-fast", action="store_true",
+                       help="plain eager fp32: no mixed precision, channels_last or CUDA graph")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--limit", type=int, default=0, help="use at most N images")
     train.add_argument("--log-every", type=int, default=10,

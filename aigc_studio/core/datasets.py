@@ -272,16 +272,16 @@ class BatchSource:
                             f"batch size {batch_size}; lower --batch-size.")
         self.data, self.batch_size, self.device, self.workers = data, batch_size, device, workers
         self.steps_per_epoch = len(data) // batch_size  # drop_last: BatchNorm needs full batches
-        self._resident = data.images.to(device) if data.images is not None else None
+        self.resident = data.images.to(device) if data.images is not None else None
 
     def batches(self, order: torch.Tensor, start: int = 0) -> Iterator[torch.Tensor]:
         """Batches ``start .. steps_per_epoch-1`` of an epoch whose sample order is ``order``."""
         bs = self.batch_size
         used = order[: self.steps_per_epoch * bs]
-        if self._resident is not None:
+        if self.resident is not None:
             idx = used.to(self.device)
             for i in range(start, self.steps_per_epoch):
-                yield to_unit_range(self._resident[idx[i * bs:(i + 1) * bs]])
+                yield to_unit_range(self.resident[idx[i * bs:(i + 1) * bs]])
             return
         loader = torch.utils.data.DataLoader(
             self.data.stream, batch_size=bs, sampler=used[start * bs:].tolist(),

@@ -14,6 +14,7 @@ MODELS = ("dcgan", "autoencoder")
 BUILTIN_DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
 IMAGE_SIZES = (32, 64)
 DEVICES = ("auto", "cpu", "cuda", "mps")
+PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
 
 class ConfigError(ValueError):
@@ -37,6 +38,8 @@ class TrainConfig:
     beta1: float = 0.5
     beta2: float = 0.999
     device: str = "auto"
+    fast: bool = True  # mixed precision, channels_last and (CUDA) graph capture; off: eager fp32
+    precision: str = "auto"  # auto: bf16 where the hardware runs it natively, else fp32 / fp16
     seed: int = 0
     log_every: int = 10  # steps between metric read-backs from the device
     checkpoint_every: int = 0  # steps between mid-epoch checkpoints (0: only at epoch end)
@@ -75,6 +78,11 @@ class TrainConfig:
                 raise ConfigError(f"{name} must be in [0, 1), not {value}.")
         if self.device not in DEVICES:
             raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
+        if not isinstance(self.fast, bool):
+            raise ConfigError(f"fast must be true or false, not {self.fast!r}.")
+        if self.precision not in PRECISIONS:
+            raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, "
+                              f"not {self.precision!r}.")
         return self
 
     def to_dict(self) -> dict[str, Any]:

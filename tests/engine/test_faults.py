@@ -16,6 +16,7 @@ from aigc_studio.engine import runs
 from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.fastpath import GanStep
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import RunError, TrainingError
 
@@ -25,15 +26,15 @@ Tiny = Callable[..., TrainConfig]
 def test_out_of_memory_is_caught_with_advice(tiny: Tiny, tmp_path: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = Trainer(tiny(epochs=3), runs_root=tmp_path)
-    real_step, calls = trainer._gan_step, {"n": 0}
+    real_step, calls = GanStep.__call__, {"n": 0}
 
-    def step(real: torch.Tensor) -> torch.Tensor:
+    def step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
         if calls["n"] == 20:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(real)
+        return real_step(self, real)
 
-    monkeypatch.setattr(trainer, "_gan_step", step)
+    monkeypatch.setattr(GanStep, "__call__", step)
     with pytest.raises(TrainingError, match=r"Out of memory .* batch size 32; try a smaller "
                                             r"batch \(e.g. --batch-size 16\)"):
         trainer.fit()

@@ -23,6 +23,7 @@ from aigc_studio.engine.callbacks import (
 )
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.fastpath import GanStep
 from aigc_studio.engine.inference import load_model, sample
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import AigcError, RunError, TrainingError
@@ -94,7 +95,7 @@ def test_generator_learns_through_g(tiny: Tiny, tmp_path: Path) -> None:
     g = trainer.models.nets["generator"]
     before = [p.detach().clone() for p in g.parameters()]
     batch = next(trainer.source.batches(torch.randperm(64)))
-    trainer._gan_step(batch)
+    trainer.step_fn(batch)
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters(), strict=True))
 
@@ -226,15 +227,15 @@ def test_learning_rate_change_mid_run(tiny: Tiny, tmp_path: Path) -> None:
 def test_nan_loss_stops_with_message_and_keeps_checkpoint(tiny: Tiny, tmp_path: Path,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     trainer = Trainer(tiny(epochs=3), runs_root=tmp_path)
-    real_step = trainer._gan_step
+    real_step = GanStep.__call__
     calls = {"n": 0}
 
-    def poisoned(real: torch.Tensor) -> torch.Tensor:
+    def poisoned(self: GanStep, real: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
-        out = real_step(real)
+        out = real_step(self, real)
         return out * float("nan") if calls["n"] == 21 else out
 
-    monkeypatch.setattr(trainer, "_gan_step", poisoned)
+    monkeypatch.setattr(GanStep, "__call__", poisoned)
     with pytest.raises(TrainingError, match=r"loss_d became nan at step 21 \(epoch 2"):
         trainer.fit()
     state = _final_state(trainer.run_dir)

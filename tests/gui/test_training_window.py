@@ -170,12 +170,12 @@ def test_training_faults_show_a_message_and_the_window_stays_usable(
 ) -> None:
     import torch
 
-    from aigc_studio.engine import trainer
+    from aigc_studio.engine.fastpath import GanStep
 
-    real_step = trainer.Trainer._gan_step
+    real_step = GanStep.__call__
     calls = {"n": 0}
 
-    def faulty_step(self: trainer.Trainer, real: torch.Tensor) -> torch.Tensor:
+    def faulty_step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
         if calls["n"] == 6:
             if fault == "oom":
@@ -183,13 +183,13 @@ def test_training_faults_show_a_message_and_the_window_stays_usable(
             return real_step(self, real) * float("nan")
         return real_step(self, real)
 
-    monkeypatch.setattr(trainer.Trainer, "_gan_step", faulty_step)
+    monkeypatch.setattr(GanStep, "__call__", faulty_step)
     with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS):
         window.start_training(tiny_config(epochs=3))
     expected = "Training diverged" if fault == "nan" else "try a smaller batch"
     assert window.banner.level == "error" and expected in window.banner.text()
     assert "Traceback" not in window.banner.text()
-    monkeypatch.setattr(trainer.Trainer, "_gan_step", real_step)
+    monkeypatch.setattr(GanStep, "__call__", real_step)
     with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS) as done:
         window.start_training(tiny_config(epochs=1))
     assert done.args[0].status == "finished"
