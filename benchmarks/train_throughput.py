@@ -7,15 +7,20 @@ pytorch/examples/dcgan: eager fp32 NCHW, a DataLoader with 2 workers over a per-
 transform, a Sigmoid + BCELoss discriminator head, and four host reads per step
 (Loss_D, Loss_G, D(x), D(G(z)) printed every iteration, here formatted into a string).
 
-Runs from a source checkout with only torch, torchvision, numpy and Pillow installed:
+The engine runs as users get it (``fast`` on: the precision the hardware runs natively,
+channels_last, and on CUDA the whole step as one graph) and, where that is not fp32, also with
+``--precision fp32`` (the fp32 path must never be slower than the reference).
+
+Runs from a source checkout with only torch, numpy and Pillow installed (no GUI packages):
     python benchmarks/train_throughput.py [--device cpu|cuda] [--model seed|dcgan64]
-                                          [--batch-size B] [--steps N]
+                                          [--batch-size B] [--steps N] [--precision P]
 The last line is the headline figure alone: ``ratio X.XX`` (engine / reference).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
 import sys
 import tempfile
@@ -29,14 +34,20 @@ from torch import nn
 
 from aigc_studio.core.datasets import load_dataset
 from aigc_studio.core.models import Discriminator, Generator
+from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.callbacks import StepMetrics, TrainingCallback, TrainingControl
-from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.config import PRECISIONS, TrainConfig
+from aigc_studio.engine.fastpath import plan_acceleration
 from aigc_studio.engine.trainer import Trainer
+
+# every engine run would rebuild the data set (20,000 procedural shapes take seconds): once
+trainer_module.load_dataset = functools.lru_cache(maxsize=2)(load_dataset)
 
 MODELS = {  # name: (image_size, channels, data set)
     "seed": (32, 1, "digits"),
     "dcgan64": (64, 3, "shapes"),
 }
+SHAPES_LIMIT = 20_000
 
 
 class DigitsForLoader(torch.utils.data.Dataset):
@@ -62,8 +73,11 @@ def reference(data_u8: torch.Tensor, size: int, channels: int, batch: int, steps
     criterion = nn.BCELoss()
     opt_d = torch.optim.Adam(net_d.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_g = torch.optim.Adam(net_g.parameters(), lr=2e-4, betas=(0.5, 0.999))
+    # persistent workers: a kindness to the reference (pytorch/examples restarts them each
+    # epoch), so the ratio compares training steps, not epoch boundaries
     loader = torch.utils.data.DataLoader(DigitsForLoader(data_u8), batch_size=batch,
-                                         shuffle=True, num_workers=2, drop_last=True)
+                                         shuffle=True, num_workers=2, drop_last=True,
+                                         persistent_workers=True)
     done, t0, lines = 0, 0.0, []
     while True:
         for real_cpu, _ in loader:
@@ -121,17 +135,21 @@ class StepClock(TrainingCallback):
 
 
 def engine(dataset: str, size: int, batch: int, steps: int, warmup: int, device: str,
-           log_every: int) -> float:
-    """images/s of Trainer.fit on the same model, between two metric read-backs."""
+           log_every: int, precision: str) -> tuple[float, str]:
+    """images/s of Trainer.fit on the same model between two metric read-backs, and its plan."""
     control = TrainingControl()
     clock = StepClock(control, warmup, steps)
     config = TrainConfig(dataset=dataset, image_size=size, batch_size=batch, epochs=1000,
-                         device=device, log_every=log_every, limit=20_000 if dataset ==
-                         "shapes" else 0)
+                         device=device, log_every=log_every, precision=precision,
+                         limit=SHAPES_LIMIT if dataset == "shapes" else 0)
     with tempfile.TemporaryDirectory() as tmp:
-        Trainer(config, runs_root=Path(tmp), control=control, callbacks=[clock],
-                save=False).fit()
-    return (clock.last - clock.first) * batch / (clock.t1 - clock.t0)
+        trainer = Trainer(config, runs_root=Path(tmp), control=control, callbacks=[clock],
+                          save=False)
+        trainer.fit()
+    label = trainer.accel.describe()
+    if trainer.runner.fallback_reason:
+        label += f" (capture failed: {trainer.runner.fallback_reason})"
+    return (clock.last - clock.first) * batch / (clock.t1 - clock.t0), label
 
 
 def main() -> None:
@@ -139,31 +157,48 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"))
     parser.add_argument("--model", default="seed", choices=tuple(MODELS))
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--steps", type=int, default=60)
-    parser.add_argument("--warmup", type=int, default=10)
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps per measurement (default: 60 on CPU, 600 on CUDA)")
+    parser.add_argument("--warmup", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--precision", default="auto", choices=PRECISIONS,
+                        help="the engine's precision for the headline ratio")
     args = parser.parse_args()
     size, channels, dataset = MODELS[args.model]
     device = torch.device(args.device)
-    data = load_dataset(dataset, size, limit=20_000 if dataset == "shapes" else 0)
-    # the engine reads metrics back every log_every steps: make one timed window of steps
+    data = trainer_module.load_dataset(dataset, size, channels=None, seed=0, limit=SHAPES_LIMIT
+                                       if dataset == "shapes" else 0, data_root=None)
+    # the engine reads metrics back every log_every steps: time whole windows of steps
     log_every = 10
-    steps = max(log_every, args.steps // log_every * log_every)
-    print(f"device {args.device}  model {args.model} ({size}x{size}x{channels})  "
-          f"batch {args.batch_size}  threads {torch.get_num_threads()}  torch {torch.__version__}")
-    ref, eng = [], []
+    steps = args.steps or (600 if args.device == "cuda" else 60)
+    steps = max(log_every, steps // log_every * log_every)
+    name = torch.cuda.get_device_name() if args.device == "cuda" else \
+        f"{torch.get_num_threads()} threads, {torch.backends.cpu.get_cpu_capability()}"
+    print(f"device {args.device} ({name})  model {args.model} ({size}x{size}x{channels})  "
+          f"batch {args.batch_size}  torch {torch.__version__}")
+    variants = [args.precision]
+    if plan_acceleration(device, precision=args.precision).precision != "fp32":
+        variants.append("fp32")  # also prove the fp32 path against the reference
+    ref: list[float] = []
+    eng: dict[str, list[float]] = {}
+    labels: dict[str, str] = {}
     for _ in range(args.repeats):
         ref.append(reference(data.images, size, channels, args.batch_size, steps,
                              args.warmup, device))
-        eng.append(engine(dataset, size, args.batch_size, steps, args.warmup, args.device,
-                          log_every))
-        print(f"  reference {ref[-1]:8.1f} img/s   engine {eng[-1]:8.1f} img/s   "
-              f"ratio {eng[-1] / ref[-1]:.2f}")
-    ratio = statistics.median(eng) / statistics.median(ref)
-    print(f"median: reference {statistics.median(ref):.1f} img/s, engine "
-          f"{statistics.median(eng):.1f} img/s (spread ref {min(ref):.0f}-{max(ref):.0f}, "
-          f"engine {min(eng):.0f}-{max(eng):.0f})")
-    print(f"ratio {ratio:.2f}")
+        line = f"  reference {ref[-1]:9.1f} img/s"
+        for precision in variants:
+            ips, labels[precision] = engine(dataset, size, args.batch_size, steps, args.warmup,
+                                            args.device, log_every, precision)
+            eng.setdefault(precision, []).append(ips)
+            line += f"   engine [{labels[precision]}] {ips:9.1f} img/s ({ips / ref[-1]:.2f}x)"
+        print(line, flush=True)
+    med_ref = statistics.median(ref)
+    print(f"median reference {med_ref:.1f} img/s (spread {min(ref):.0f}-{max(ref):.0f})")
+    for precision, values in eng.items():
+        print(f"median engine [{labels[precision]}] {statistics.median(values):.1f} img/s "
+              f"(spread {min(values):.0f}-{max(values):.0f}), "
+              f"ratio {statistics.median(values) / med_ref:.2f}")
+    print(f"ratio {statistics.median(eng[args.precision]) / med_ref:.2f}")
 
 
 if __name__ == "__main__":
