@@ -352,7 +352,7 @@ class StepRunner:
                 self._program()
         except torch.OutOfMemoryError:
             raise
-        except RuntimeError as exc:
+        except Exception as exc:  # any capture failure: train on, eagerly
             self._fall_back(exc)
             self._program()
             return
