@@ -343,17 +343,18 @@ class StepRunner:
     def _capture(self) -> None:
         """Capture the program once and replay it; on any failure, go on eagerly."""
         graph = torch.cuda.CUDAGraph()
-        gens = getattr(self.step_fn, "noise_gen", None)
+        noise_gen: torch.Generator | None = getattr(self.step_fn, "noise_gen", None)
+        noise_state = noise_gen.get_state() if noise_gen is not None else None
         try:
-            if gens is not None:
-                graph.register_generator_state(gens)
+            if noise_gen is not None:  # noise is drawn inside: each replay gets fresh noise
+                graph.register_generator_state(noise_gen)
             self._zero_grads()
             with torch.cuda.graph(graph):
                 self._program()
         except torch.OutOfMemoryError:
             raise
         except Exception as exc:  # any capture failure: train on, eagerly
-            self._fall_back(exc)
+            self._fall_back(exc, noise_state)
             self._program()
             return
         self.graph = graph
@@ -362,11 +363,17 @@ class StepRunner:
         log.info("Training step captured as one CUDA graph after %d eager steps",
                  GRAPH_WARMUP_STEPS)
 
-    def _fall_back(self, exc: BaseException) -> None:
+    def _fall_back(self, exc: BaseException, noise_state: torch.Tensor | None) -> None:
         self.want_graph = False
         self.fallback_reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         self._zero_grads()
         torch.cuda.synchronize(self.accel.device)
+        if noise_state is not None:
+            # a generator registered with a failed capture refuses eager draws: a fresh one
+            # carries on from the same state
+            fresh = torch.Generator(device=self.accel.device)
+            fresh.set_state(noise_state)
+            self.step_fn.noise_gen = fresh  # type: ignore[attr-defined]
         if self.on_fallback is not None:
             self.on_fallback(f"CUDA graph capture is not possible here ({self.fallback_reason}); "
                              "training continues eagerly, a little slower.")

@@ -515,6 +515,10 @@ class Trainer:
         return out
 
     # ------------------------------------------------------------------ checkpoints
+    def _noise_source(self) -> torch.Generator:
+        """The generator the step draws noise from (the runner may replace it on a fallback)."""
+        return self.step_fn.noise_gen if isinstance(self.step_fn, GanStep) else self.noise_gen
+
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything needed to continue exactly where training is now."""
         p = self.progress
@@ -525,7 +529,8 @@ class Trainer:
             "step": p.step,
             "epoch_step": p.epoch_step,
             "order": self.order,
-            "rng": {"data": self.data_gen.get_state(), "noise": self.noise_gen.get_state(),
+            "rng": {"data": self.data_gen.get_state(),
+                    "noise": self._noise_source().get_state(),
                     "torch": torch.get_rng_state()},
             "fixed": self.fixed.cpu(),
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in p.history.items()},
