@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -43,8 +44,10 @@ FOLDER_ITEM = "Image folder…"
 MODELS = (("DCGAN", "dcgan"), ("Autoencoder", "autoencoder"))
 SETTINGS_KEYS = (
     "model", "dataset", "epochs", "batch_size", "image_size", "latent_dim", "width",
-    "lr_g", "lr_d", "beta1", "beta2", "device", "seed", "limit",
+    "lr_g", "lr_d", "beta1", "beta2", "device", "seed", "limit", "fast", "precision",
 )
+PRECISION_LABELS = {"auto": "auto (fastest safe)", "fp32": "fp32", "bf16": "bf16 (mixed)",
+                    "fp16": "fp16 (mixed, CUDA)"}
 
 
 def _spin(low: int, high: int, value: int, tip: str, step: int = 1) -> QSpinBox:
@@ -173,6 +176,22 @@ class TrainingPanel(QWidget):
                                "CPU. Only devices found on this computer are listed.")
         self.seed = _spin(0, 2**31 - 1, 0, "Random seed: the same seed and settings give the "
                           "same run.")
+        self.fast = QCheckBox("Fast path")
+        self.fast.setChecked(True)
+        self.fast.setToolTip("Mixed precision where the hardware runs it natively, the "
+                             "channels_last memory layout and, on a CUDA GPU, the whole step "
+                             "captured as one CUDA graph. Switch it off for plain eager fp32 "
+                             "(to compare, or to rule it out when something looks wrong).")
+        self.precision = QComboBox()
+        for name, label in PRECISION_LABELS.items():
+            self.precision.addItem(label, name)
+        self.precision.setToolTip("auto: bf16 on GPUs and CPUs that run it natively (AVX512-BF16 "
+                                  "or AMX), fp16 with loss scaling on older GPUs, fp32 "
+                                  "elsewhere. The run's header shows what was used.")
+        self.fast.toggled.connect(self.precision.setEnabled)
+        speed = QHBoxLayout()
+        speed.addWidget(self.fast)
+        speed.addWidget(self.precision, 1)
         lr_row = QHBoxLayout()
         lr_row.addWidget(self.lr_g, 1)
         lr_row.addWidget(self.apply_lr)
@@ -189,6 +208,7 @@ class TrainingPanel(QWidget):
         train_form.addRow(self.lr_d_label, self.lr_d)
         train_form.addRow("Adam betas", betas)
         train_form.addRow("Device", self.device)
+        train_form.addRow("Speed", speed)
         train_form.addRow("Seed", self.seed)
 
         # --- buttons ---
@@ -231,6 +251,7 @@ class TrainingPanel(QWidget):
         self._inputs: list[QWidget] = [
             self.dataset, self.limit, self.model, self.image_size, self.latent_dim, self.width,
             self.epochs, self.batch_size, self.beta1, self.beta2, self.device, self.seed,
+            self.fast, self.precision,
         ]
         self._on_model_changed()
 
@@ -259,6 +280,8 @@ class TrainingPanel(QWidget):
             device=self.device.currentData() or "auto",
             seed=self.seed.value(),
             limit=self.limit.value(),
+            fast=self.fast.isChecked(),
+            precision=self.precision.currentData() or "auto",
         )
         return cfg.validate()
 
@@ -278,6 +301,8 @@ class TrainingPanel(QWidget):
         self._select(self.device, cfg.device)
         self.seed.setValue(min(cfg.seed, self.seed.maximum()))
         self.limit.setValue(min(cfg.limit, self.limit.maximum()))
+        self.fast.setChecked(cfg.fast)
+        self._select(self.precision, cfg.precision)
 
     def values(self) -> dict[str, Any]:
         """Form values for QSettings."""
@@ -288,7 +313,8 @@ class TrainingPanel(QWidget):
             "width": self.width.value(), "lr_g": self.lr_g.value(), "lr_d": self.lr_d.value(),
             "beta1": self.beta1.value(), "beta2": self.beta2.value(),
             "device": self.device.currentData(), "seed": self.seed.value(),
-            "limit": self.limit.value(),
+            "limit": self.limit.value(), "fast": self.fast.isChecked(),
+            "precision": self.precision.currentData(),
         }
 
     def restore_values(self, values: dict[str, Any]) -> None:
@@ -300,7 +326,10 @@ class TrainingPanel(QWidget):
             if value is None:
                 continue
             try:
-                merged[key] = type(getattr(base, key))(value)
+                if isinstance(getattr(base, key), bool):  # QSettings may hand back "false"
+                    merged[key] = str(value).lower() in ("true", "1")
+                else:
+                    merged[key] = type(getattr(base, key))(value)
             except (TypeError, ValueError):
                 continue
         try:
@@ -338,6 +367,7 @@ class TrainingPanel(QWidget):
         self.training = training
         for widget in self._inputs:
             widget.setEnabled(not training)
+        self.precision.setEnabled(not training and self.fast.isChecked())
         self.start_button.setEnabled(not training)
         self.start_button.setText("Training…" if training else "Start training")
         self.pause_button.setEnabled(training and not stopping)

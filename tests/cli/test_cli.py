@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -108,6 +109,7 @@ def test_errors_are_one_sentence_without_traceback(tmp_path: Path) -> None:
         (["train", "--dataset", str(tmp_path / "missing")], "does not exist"),
         (["train", "--epochs", "0"], "--epochs must be a whole number"),
         (["resume", str(tmp_path)], "no checkpoint to resume from"),
+        (["train", "--device", "cpu", "--precision", "fp16"], "fp16 runs on CUDA GPUs only"),
         (["sample", str(tmp_path / "nothing.pt"), "--out", str(tmp_path / "x.png")],
          "does not exist"),
     ]
@@ -162,6 +164,14 @@ def test_sigkill_mid_run_resumes_from_last_complete_checkpoint(tmp_path: Path) -
     for key, value in a["models"]["generator"].items():
         assert np.array_equal(value.numpy(), b["models"]["generator"][key].numpy()), key
     assert not list(run_dir.rglob("*.tmp"))
+
+
+def test_no_fast_trains_plain_fp32_and_says_so(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    run = _train(tmp_path, capsys, "--no-fast", "--device", "cpu")
+    doc = json.loads((run / "config.json").read_text())
+    assert (doc["config"]["fast"], doc["acceleration"]) == (False, "fp32")
+    assert "cpu (" in (run / runs.LOG).read_text()
 
 
 def test_format_duration() -> None:

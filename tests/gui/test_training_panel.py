@@ -40,12 +40,17 @@ def test_missing_dataset_choice_is_a_clear_message(panel: TrainingPanel) -> None
 
 
 def test_saved_values_restore_and_bad_values_are_ignored(panel: TrainingPanel) -> None:
-    panel.set_config(tiny_config(epochs=42, batch_size=16, model="autoencoder"))
+    panel.set_config(tiny_config(epochs=42, batch_size=16, model="autoencoder", fast=False,
+                                 precision="bf16"))
     values = {k: str(v) for k, v in panel.values().items()}  # an INI file gives strings back
     other = TrainingPanel()
     other.restore_values(values)
     assert other.epochs.value() == 42 and other.batch_size.value() == 16
     assert other.model.currentData() == "autoencoder"
+    assert not other.fast.isChecked() and other.precision.currentData() == "bf16"
+    assert not other.precision.isEnabled()  # precision means nothing with the fast path off
+    cfg = other.config()
+    assert (cfg.fast, cfg.precision) == (False, "bf16")
     other.restore_values({"epochs": "-3", "image_size": "nonsense"})
     assert other.epochs.value() == 42  # an invalid set is ignored as a whole
     other.deleteLater()
