@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
-from aigc_studio.core.device import describe_device, resolve_device
+from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
 from aigc_studio.core.models import ConvAutoencoder, Discriminator, Generator
 from aigc_studio.engine import runs
@@ -150,6 +150,7 @@ class Trainer:
     def _setup(self) -> None:
         cfg = self.config
         self.device = resolve_device(cfg.device)
+        use_training_threads()  # per thread: the window trains in its own thread
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
         self.data: ImageData = load_dataset(cfg.dataset, cfg.image_size, channels=cfg.channels,

@@ -169,6 +169,9 @@ class LoopWorker(QObject):
     # --- worker-thread side ----------------------------------------------------------------
     @Slot()
     def _run(self) -> None:
+        from aigc_studio.core.device import use_one_thread  # torch is loaded by now
+
+        use_one_thread()  # training may run beside: one OpenMP pool per process, not two
         try:
             while True:
                 with self._cond:
