@@ -6,6 +6,10 @@ probe with the window idle, measured in the same run; then the window trains the
 Targets: stall p99 < 50 ms and max < 200 ms while training.
 
     python benchmarks/ui_latency.py [--seconds 20] [--platform offscreen|xcb]
+                                    [--watchdog-ms 80 --watchdog-file stalls.txt]
+
+``--watchdog-ms`` dumps every thread's Python stack whenever the GUI thread is late by more
+than that (faulthandler needs no GIL to do it): where a stall comes from.
 
 The last line is the headline figure alone: ``p99_ms X``.
 """
@@ -13,6 +17,7 @@ The last line is the headline figure alone: ``p99_ms X``.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import os
 import statistics
 import sys
@@ -29,6 +34,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--platform", default=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    parser.add_argument("--watchdog-ms", type=float, default=0.0)
+    parser.add_argument("--watchdog-file", default="ui_stalls.txt")
     args = parser.parse_args()
     os.environ["QT_QPA_PLATFORM"] = args.platform
     home = tempfile.mkdtemp(prefix="aigc-ui-latency-")
@@ -65,6 +72,8 @@ def main() -> None:
         timer.setInterval(5)
 
         def tick() -> None:
+            if watchdog is not None:
+                faulthandler.dump_traceback_later(args.watchdog_ms / 1000, file=watchdog)
             now = clock.nsecsElapsed()
             lateness.append(max(0.0, (now - last[0]) / 1e6 - 5.0))
             last[0] = now
@@ -75,8 +84,11 @@ def main() -> None:
         QTimer.singleShot(int(seconds * 1000), loop.quit)
         loop.exec()
         timer.stop()
+        if watchdog is not None:
+            faulthandler.cancel_dump_traceback_later()
         return lateness
 
+    watchdog = open(args.watchdog_file, "w") if args.watchdog_ms else None  # noqa: SIM115
     idle = probe(min(5.0, args.seconds))
     config = TrainConfig(dataset="digits", epochs=1000, batch_size=64)
     window.start_training(config)  # the probe covers start-up (data load) and full speed

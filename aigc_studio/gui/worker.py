@@ -7,6 +7,7 @@ dataclasses with numpy arrays, strings, lists).
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -120,7 +121,10 @@ class TrainingWorker(QObject):
 
         end: TrainEnd | None = None
         try:
+            from aigc_studio.core.device import yield_cpu_to_gui
             from aigc_studio.engine.trainer import Trainer
+
+            yield_cpu_to_gui()  # before torch starts its OpenMP workers: they inherit it
 
             callbacks = [_CallbackAdapter(self), *self._extra]
             if self.resume_dir is not None:
@@ -178,7 +182,8 @@ class TrainingSession(QObject):
     def start(self) -> None:
         """Start the worker's thread (training begins there)."""
         self._running = True
-        self.thread.start()
+        self.thread.start(QThread.Priority.LowPriority)  # the window comes first (see
+        # core.device.yield_cpu_to_gui for Linux, where Qt cannot lower it)
 
     def is_running(self) -> bool:
         """True from start until the thread has stopped."""
@@ -225,10 +230,21 @@ class TorchLoader(QThread):
             from aigc_studio.core.device import available_devices
 
             devices = list(available_devices())
+            # Full garbage collections walk every object alive; after torch's import that
+            # takes 130-170 ms with the GIL held, which froze the window. Frozen objects are
+            # skipped (they live as long as the process anyway).
+            gc.freeze()
             self.loaded.emit(devices, str(torch.__version__))
         except Exception as exc:
             log.exception("loading PyTorch failed")
             self.failed.emit(f"PyTorch could not be loaded: {exc}")
+            return
+        try:  # the first optimiser imports torch._dynamo (~2 s): do it before Start is pressed
+            import torch._dynamo
+
+            gc.freeze()
+        except Exception:  # only a warm-up: training imports it again if it must
+            log.warning("warming torch._dynamo failed", exc_info=True)
 
 
 class FolderPreviewLoader(QThread):
