@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import gc
+import logging
 import statistics
 import sys
 import tempfile
@@ -41,6 +42,8 @@ from aigc_studio.engine.config import PRECISIONS, TrainConfig
 from aigc_studio.engine.fastpath import plan_acceleration
 from aigc_studio.engine.trainer import Trainer
 
+# a benchmark stops runs at any point: the health warnings of early epochs are noise here
+logging.getLogger("aigc_studio").setLevel(logging.ERROR)
 # every engine run would rebuild the data set (20,000 procedural shapes take seconds): once
 trainer_module.load_dataset = functools.lru_cache(maxsize=2)(load_dataset)
 
