@@ -189,9 +189,6 @@ class TrainingPanel(QWidget):
                                   "or AMX), fp16 with loss scaling on older GPUs, fp32 "
                                   "elsewhere. The run's header shows what was used.")
         self.fast.toggled.connect(self.precision.setEnabled)
-        speed = QHBoxLayout()
-        speed.addWidget(self.fast)
-        speed.addWidget(self.precision, 1)
         lr_row = QHBoxLayout()
         lr_row.addWidget(self.lr_g, 1)
         lr_row.addWidget(self.apply_lr)
@@ -208,7 +205,8 @@ class TrainingPanel(QWidget):
         train_form.addRow(self.lr_d_label, self.lr_d)
         train_form.addRow("Adam betas", betas)
         train_form.addRow("Device", self.device)
-        train_form.addRow("Speed", speed)
+        train_form.addRow("Speed", self.fast)
+        train_form.addRow("Precision", self.precision)
         train_form.addRow("Seed", self.seed)
 
         # --- buttons ---
@@ -243,7 +241,7 @@ class TrainingPanel(QWidget):
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         layout.addStretch(1)
-        for combo in (self.dataset, self.model, self.image_size, self.device):
+        for combo in (self.dataset, self.model, self.image_size, self.device, self.precision):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
             )
