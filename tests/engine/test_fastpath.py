@@ -7,6 +7,7 @@ code is proven); the CUDA tests run where a GPU is, e.g.
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Callable
 from pathlib import Path
@@ -253,3 +254,31 @@ def test_cuda_graph_run_stops_and_resumes(tiny: Tiny, tmp_path: Path) -> None:
         a, b = windows(whole, key, 8), [statistics.fmean(getattr(m, key) for m in joined[i:i + 8])
                                         for i in range(0, 32, 8)]
         assert all(abs(x - y) <= 0.05 + 0.1 * abs(x) for x, y in zip(a, b, strict=True)), (a, b)
+
+
+def test_streamed_data_feeds_the_step_program(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Folders too large to keep resident are copied into the program's static batch, and
+    a stop mid-epoch resumes from the same batch."""
+    from PIL import Image
+
+    from aigc_studio.core import datasets
+
+    digits = datasets.load_dataset("digits", 32, limit=64)
+    folder = tmp_path / "digits"
+    folder.mkdir()
+    for i, image in enumerate(digits.images.numpy()):
+        Image.fromarray(image[0]).save(folder / f"{i:03d}.png")
+    monkeypatch.setattr(datasets, "STREAM_THRESHOLD", 10)
+    config = TrainConfig(dataset=str(folder), batch_size=16, width=8, latent_dim=16, epochs=2,
+                         log_every=1, device="cpu").validate()
+    control = TrainingControl()
+    rec = Recorder(stop_after=2, control=control)
+    first = Trainer(config, runs_root=tmp_path / "runs", control=control, callbacks=[rec])
+    assert first.fit().status == "stopped"
+    assert first.runner.resident is None and first.runner.static_real is not None
+    rest = Recorder()
+    assert Trainer.resume(first.run_dir, callbacks=[rest]).fit().status == "finished"
+    steps = rec.steps + rest.steps
+    assert [m.step for m in steps] == list(range(1, 9))
+    assert all(math.isfinite(m.loss_d) and math.isfinite(m.loss_g) for m in steps)
