@@ -13,7 +13,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -40,7 +40,7 @@ from aigc_studio.gui.runs_browser import RunsBrowser
 from aigc_studio.gui.sample_view import SampleView, epoch_of
 from aigc_studio.gui.training_panel import TrainingPanel
 from aigc_studio.gui.widgets import Banner
-from aigc_studio.gui.worker import TorchLoader, TrainingSession, TrainingWorker
+from aigc_studio.gui.worker import ImportWarmer, TorchLoader, TrainingSession, TrainingWorker
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +95,7 @@ class MainWindow(QMainWindow):
         self._last_step = 0
         self._follow_sig: tuple[int, int] = (-1, -1)
         self._loader: TorchLoader | None = None
+        self._warmer: ImportWarmer | None = None
         self._help: GanHelpDialog | None = None
         self.last_end: TrainEnd | None = None
 
@@ -340,6 +341,8 @@ class MainWindow(QMainWindow):
         self.panel.set_ready(True)
         self._reset_progress()
         self._set_state_text(f"Ready · PyTorch {version}")
+        self._warmer = ImportWarmer(self)
+        self._warmer.start(QThread.Priority.LowPriority)
         self.torch_ready.emit()
 
     def _on_torch_failed(self, message: str) -> None:
@@ -986,8 +989,9 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.is_running():
             self.session.stop()
             self.session.wait(timeout_ms)
-        if self._loader is not None:
-            self._loader.wait(timeout_ms)
+        for thread in (self._loader, self._warmer):
+            if thread is not None:
+                thread.wait(timeout_ms)
         self.panel.wait_for_preview()
         self._shutdown_panels()
 

@@ -238,12 +238,22 @@ class TorchLoader(QThread):
         except Exception as exc:
             log.exception("loading PyTorch failed")
             self.failed.emit(f"PyTorch could not be loaded: {exc}")
-            return
-        try:  # the first optimiser imports torch._dynamo (~2 s): do it before Start is pressed
-            import torch._dynamo
 
-            gc.freeze()
-        except Exception:  # only a warm-up: training imports it again if it must
+
+class ImportWarmer(QThread):
+    """Imports what the first training start would (``torch._dynamo``, ~2 s) in advance.
+
+    ``torch.optim`` imports it on the first optimiser; in the training thread that delayed the
+    first step and, through the garbage collections it triggers, stalled the window. Started
+    once the window is ready, while the user is still choosing settings.
+    """
+
+    def run(self) -> None:
+        try:
+            import torch._dynamo  # noqa: F401 - the warm-up itself
+
+            gc.freeze()  # what the import created lives on: keep it out of full collections
+        except Exception:  # only a warm-up: the optimiser imports it again if it must
             log.warning("warming torch._dynamo failed", exc_info=True)
 
 
