@@ -164,13 +164,15 @@ class Trainer:
         torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
         nets = {k: m.to(self.device, memory_format=self.memory_format)
                 for k, m in build_networks(cfg, self.channels).items()}
-        betas = (cfg.beta1, cfg.beta2)
-        adam = make_adam
+
+        def adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
+            return make_adam(net.parameters(), lr, (cfg.beta1, cfg.beta2), self.accel)
+
         if cfg.is_gan:
-            optims = {"g": adam(nets["generator"].parameters(), cfg.lr_g, betas, self.accel),
-                      "d": adam(nets["discriminator"].parameters(), cfg.lr_d, betas, self.accel)}
+            optims = {"g": adam(nets["generator"], cfg.lr_g),
+                      "d": adam(nets["discriminator"], cfg.lr_d)}
         else:
-            optims = {"g": adam(nets["autoencoder"].parameters(), cfg.lr_g, betas, self.accel)}
+            optims = {"g": adam(nets["autoencoder"], cfg.lr_g)}
         self.models = Models(nets, optims)
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
