@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
-from aigc_studio import __version__
+from aigc_studio import __version__, families
 from aigc_studio.engine.callbacks import (
     EpochResult,
     RunStarted,
@@ -30,7 +30,7 @@ from aigc_studio.engine.callbacks import (
 from aigc_studio.engine.config import (
     BUILTIN_DATASETS,
     DEVICES,
-    MODELS,
+    IMAGE_SIZES,
     PRECISIONS,
     ConfigError,
     TrainConfig,
@@ -204,13 +204,17 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def cmd_sample(args: argparse.Namespace) -> int:
-    """Generate images from a GAN (or decode random latents of an autoencoder)."""
+    """Generate images by decoding latents for a seed (any family with a decoder)."""
     from aigc_studio.core.grid import make_grid, save_png
     from aigc_studio.engine.inference import load_model, sample
 
     if args.n < 1 or args.n > 10_000:
         raise UsageError(f"--n must be from 1 to 10000, not {args.n}.")
     model = load_model(args.model_path)
+    caps = model.capabilities
+    if not (caps.samples or caps.encodes):
+        raise AigcError(f"{model.source.name} is a {model.family.title}, which has no decoder "
+                        "to sample from.")
     images = sample(model, args.n, args.seed)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":
@@ -226,7 +230,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
 
 
 def cmd_reconstruct(args: argparse.Namespace) -> int:
-    """Reconstruct images with an autoencoder; report MSE and PSNR per image."""
+    """Reconstruct images with a model that encodes; report MSE, PSNR and SSIM per image."""
     import numpy as np
 
     from aigc_studio.core.grid import save_png
@@ -295,7 +299,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export the generator / autoencoder as safetensors or ONNX."""
+    """Export the model's inference network as safetensors or ONNX."""
     from aigc_studio.engine.export import export_model, onnx_max_difference
     from aigc_studio.engine.inference import load_model
 
@@ -356,34 +360,40 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     train = sub.add_parser("train", help="train a new model headless")
-    train.add_argument("--model", choices=MODELS, default="dcgan")
-    train.add_argument("--dataset", default="digits",
+    d = TrainConfig()  # the defaults live in one place: the config
+    train.add_argument("--model", choices=families.names(), default=d.model,
+                       help=", ".join(f"{f.name}: {f.description}"
+                                      for f in families.all_families()))
+    train.add_argument("--dataset", default=d.dataset,
                        help=f"{', '.join(BUILTIN_DATASETS)}, or a folder of images")
-    train.add_argument("--epochs", type=int, default=20)
-    train.add_argument("--batch-size", type=int, default=64)
-    train.add_argument("--image-size", type=int, choices=(32, 64), default=32)
-    train.add_argument("--channels", type=int, choices=(1, 3), default=None,
+    train.add_argument("--epochs", type=int, default=d.epochs)
+    train.add_argument("--batch-size", type=int, default=d.batch_size)
+    train.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=d.image_size)
+    train.add_argument("--channels", type=int, choices=(1, 3), default=d.channels,
                        help="force greyscale (1) or colour (3); default follows the data")
-    train.add_argument("--latent-dim", type=int, default=None)
-    train.add_argument("--width", type=int, default=None, help="feature maps (ngf/ndf)")
+    train.add_argument("--latent-dim", type=int, default=None,
+                       help=f"latent vector size (default {d.latent_dim})")
+    train.add_argument("--width", type=int, default=None,
+                       help=f"feature maps (ngf/ndf, default {d.width})")
     train.add_argument("--lr", type=float, default=None, help="both learning rates")
-    train.add_argument("--lr-g", type=float, default=None)
-    train.add_argument("--lr-d", type=float, default=None)
-    train.add_argument("--beta1", type=float, default=None)
-    train.add_argument("--beta2", type=float, default=None)
-    train.add_argument("--device", choices=DEVICES, default="auto")
-    train.add_argument("--precision", choices=PRECISIONS, default="auto",
+    train.add_argument("--lr-g", type=float, default=None, help=f"default {d.lr_g}")
+    train.add_argument("--lr-d", type=float, default=None, help=f"default {d.lr_d}")
+    train.add_argument("--beta1", type=float, default=None, help=f"default {d.beta1}")
+    train.add_argument("--beta2", type=float, default=None, help=f"default {d.beta2}")
+    train.add_argument("--device", choices=DEVICES, default=d.device)
+    train.add_argument("--precision", choices=PRECISIONS, default=d.precision,
                        help="auto: bf16 where the CPU/GPU runs it natively (fp16 on older "
                             "GPUs), else fp32")
     train.add_argument("--no-fast", action="store_true",
                        help="plain eager fp32: no mixed precision, channels_last or CUDA graph")
-    train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--limit", type=int, default=0, help="use at most N images")
-    train.add_argument("--log-every", type=int, default=10,
+    train.add_argument("--seed", type=int, default=d.seed)
+    train.add_argument("--limit", type=int, default=d.limit, help="use at most N images")
+    train.add_argument("--log-every", type=int, default=d.log_every,
                        help="steps between metric read-backs")
-    train.add_argument("--checkpoint-every", type=int, default=0,
+    train.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
                        help="also checkpoint every N steps (default: every epoch)")
-    train.add_argument("--data-root", default=None, help="folder for torchvision data sets")
+    train.add_argument("--data-root", default=d.data_root,
+                       help="folder for torchvision data sets")
     train.add_argument("--out", default=None, help="runs folder (default: your data folder)")
     train.set_defaults(func=cmd_train)
 

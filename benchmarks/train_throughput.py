@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from aigc_studio.core.datasets import load_dataset
-from aigc_studio.core.models import Discriminator, Generator
+from aigc_studio.families.dcgan.networks import Discriminator, Generator
 from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.callbacks import StepMetrics, TrainingCallback, TrainingControl
 from aigc_studio.engine.config import PRECISIONS, TrainConfig

@@ -43,6 +43,11 @@ def seed_vector(seed: int, dim: int) -> torch.Tensor:
     return torch.randn(dim, generator=torch.Generator().manual_seed(int(seed)))
 
 
+def seed_vectors(seed: int, count: int, dim: int) -> torch.Tensor:
+    """(count, dim) latents for seeds ``seed .. seed+count-1`` (row ``i`` is seed ``seed+i``)."""
+    return torch.stack([seed_vector(seed + i, dim) for i in range(count)])
+
+
 def principal_directions(features: np.ndarray, latents: np.ndarray, k: int
                          ) -> tuple[np.ndarray, np.ndarray]:
     """GANSpace (Härkönen et al. 2020) in latent space.

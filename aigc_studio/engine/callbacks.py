@@ -2,12 +2,13 @@
 
 The trainer calls a :class:`TrainingCallback` from its own thread. Every payload here is plain
 Python or a CPU ``numpy`` array, never a torch tensor, so a GUI worker can forward it across
-threads as is (see DESIGN.md, "Threads").
+threads as is.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,20 +35,21 @@ class RunStarted:
 
 @dataclass(frozen=True)
 class StepMetrics:
-    """Metrics of one optimisation step (GAN fields or ``loss_recon`` are None when not used)."""
+    """Metrics of one optimisation step: open, string-keyed values named by the family."""
 
     epoch: int
     step: int  # global step, 1-based
-    loss_d: float | None = None
-    loss_g: float | None = None
-    d_real: float | None = None
-    d_fake: float | None = None
-    loss_recon: float | None = None
+    values: Mapping[str, float] = field(default_factory=dict)  # e.g. {"loss_d": 0.7, ...}
     images_per_s: float = 0.0
 
     def as_dict(self) -> dict[str, float | int]:
-        """JSON-ready dict without the unused fields."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The ``metrics.jsonl`` step record: epoch, step, every value, images/s."""
+        return {"epoch": self.epoch, "step": self.step, **self.values,
+                "images_per_s": self.images_per_s}
+
+    def get(self, name: str) -> float | None:
+        """One value by name (None when this step did not record it)."""
+        return self.values.get(name)
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-MODELS = ("dcgan", "autoencoder")
+from aigc_studio import families
+
+if TYPE_CHECKING:
+    from aigc_studio.families.base import ModelFamily
+
 BUILTIN_DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
 IMAGE_SIZES = (32, 64)
 DEVICES = ("auto", "cpu", "cuda", "mps")
@@ -48,14 +52,19 @@ class TrainConfig:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @property
-    def is_gan(self) -> bool:
-        """True for adversarial models (two networks, D and G metrics)."""
-        return self.model == "dcgan"
+    def family(self) -> ModelFamily:
+        """The model family this run trains (the registry's entry for ``model``)."""
+        try:
+            return families.get(self.model)
+        except families.UnknownFamilyError:
+            raise ConfigError(f"--model must be one of {', '.join(families.names())}, "
+                              f"not {self.model!r}.") from None
 
     def validate(self) -> TrainConfig:
         """Check every field; raise :class:`ConfigError` naming the first bad one."""
-        if self.model not in MODELS:
-            raise ConfigError(f"--model must be one of {', '.join(MODELS)}, not {self.model!r}.")
+        if not isinstance(self.model, str):
+            raise ConfigError(f"--model must be a model name, not {self.model!r}.")
+        self.family  # noqa: B018 - raises ConfigError for an unknown family
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             raise ConfigError("--dataset must name a data set or an image folder.")
         if self.image_size not in IMAGE_SIZES:

@@ -17,7 +17,7 @@ from PIL import Image
 
 from aigc_studio.core.atomic import atomic_write_with
 from aigc_studio.core.grid import make_grid, save_png
-from aigc_studio.core.latent import path, principal_directions, seed_vector
+from aigc_studio.core.latent import path, principal_directions, seed_vector, seed_vectors
 from aigc_studio.engine import runs
 from aigc_studio.engine.inference import LoadedModel, decode, load_model
 from aigc_studio.errors import AigcError
@@ -37,7 +37,7 @@ class RenderRequest:
 
 @dataclass
 class Explorer:
-    """Latent-space walks for a generator (or an autoencoder's decoder)."""
+    """Latent-space walks through any model that decodes latents (its family says how)."""
 
     model: LoadedModel
     _directions: np.ndarray | None = field(default=None, repr=False)
@@ -49,8 +49,7 @@ class Explorer:
 
     def latents(self, request: RenderRequest) -> torch.Tensor:
         """The latent vectors a request describes (N, latent_dim)."""
-        z = torch.stack([seed_vector(request.seed + i, self.latent_dim)
-                         for i in range(request.count)])
+        z = seed_vectors(request.seed, request.count, self.latent_dim)
         for index, value in request.offsets:
             if 0 <= index < self.latent_dim:
                 z[:, index] += value
@@ -71,14 +70,15 @@ class Explorer:
                    ) -> tuple[np.ndarray, np.ndarray]:
         """Principal latent directions (GANSpace), computed once per model."""
         if self._directions is None:
-            if not self.model.is_gan:
-                raise AigcError("Principal directions need a GAN generator.")
+            if not self.model.capabilities.principal_directions:
+                raise AigcError(f"A {self.model.family.title} has no principal directions to "
+                                "explore.")
             gen = torch.Generator().manual_seed(seed)
             z = torch.randn(samples, self.latent_dim, generator=gen)
-            first_block = self.model.net.net[:3]  # ConvTranspose -> BatchNorm -> ReLU: 4x4
             device = next(self.model.net.parameters()).device
             with torch.no_grad():
-                feats = first_block(z[:, :, None, None].to(device)).flatten(1).cpu().numpy()
+                feats = self.model.family.impl.pca_features(self.model.net, z.to(device))
+                feats = feats.cpu().numpy()
             self._directions, self._scales = principal_directions(feats, z.numpy(), k)
         return self._directions, self._scales
 
@@ -95,7 +95,7 @@ def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8
     out = []
     for weights in runs.epoch_weights(Path(run_dir)):
         model = load_model(weights)
-        z = torch.stack([seed_vector(seed + i, model.config.latent_dim) for i in range(count)])
+        z = seed_vectors(seed, count, model.config.latent_dim)
         out.append((model.epoch, make_grid(decode(model, z), ncols=count)))
     return out
 

@@ -12,21 +12,20 @@ import torch
 from aigc_studio.core.atomic import atomic_write_bytes
 from aigc_studio.engine.checkpoint import save_weights
 from aigc_studio.engine.inference import LoadedModel
-from aigc_studio.engine.trainer import inference_key
 from aigc_studio.errors import AigcError
 
 FORMATS = ("safetensors", "onnx")
 
 
 def export_model(model: LoadedModel, fmt: str, out: Path) -> Path:
-    """Write the generator / autoencoder in ``fmt``; returns the written path."""
+    """Write the family's inference network in ``fmt``; returns the written path."""
     out = Path(out).expanduser()
     if out.parent and not out.parent.exists():
         raise AigcError(f"The folder {out.parent} does not exist.")
     try:
         if fmt == "safetensors":
             save_weights(out, model.net.state_dict(), model.config, epoch=str(model.epoch),
-                         kind=inference_key(model.config), channels=str(model.channels))
+                         kind=model.family.inference_key, channels=str(model.channels))
         elif fmt == "onnx":
             export_onnx(model, out)
         else:
@@ -37,8 +36,7 @@ def export_model(model: LoadedModel, fmt: str, out: Path) -> Path:
 
 
 def export_onnx(model: LoadedModel, out: Path) -> None:
-    """ONNX with a dynamic batch: latent (N, latent_dim) -> image for a GAN, image -> image
-    for an autoencoder."""
+    """ONNX with a dynamic batch, over the input the family names (a latent, an image...)."""
     try:
         import onnx  # noqa: F401  (the exporter needs it)
     except ImportError:
@@ -57,11 +55,7 @@ def export_onnx(model: LoadedModel, out: Path) -> None:
 
 
 def _example(model: LoadedModel) -> tuple[torch.Tensor, tuple[str, str]]:
-    cfg = model.config
-    if cfg.is_gan:
-        return torch.randn(2, cfg.latent_dim), ("latent", "image")
-    return torch.rand(2, model.channels, cfg.image_size, cfg.image_size) * 2 - 1, ("image",
-                                                                                   "reconstruction")
+    return model.family.impl.export_example(model.config, model.channels)
 
 
 def onnx_max_difference(model: LoadedModel, path: Path, seed: int = 0) -> float:

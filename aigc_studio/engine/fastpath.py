@@ -5,9 +5,10 @@ where bf16 (on processors that run it natively) is the lever. :func:`plan_accele
 decides once, at set-up, what a device gets; :class:`StepRunner` then runs every training
 step as one *program* over static buffers: the batch is gathered from device-resident data
 by a cursor that lives on the device, noise is drawn inside, the step's metrics land in a
-per-epoch ring on the device, and the cursor advances - so on CUDA the whole program (D and G
-updates included) replays as one graph, and everywhere else the same program runs eagerly.
-Nothing in a step reads back to the host.
+per-epoch ring on the device, and the cursor advances - so on CUDA the whole program (every
+update of the family's step included) replays as one graph, and everywhere else the same
+program runs eagerly. Nothing in a step reads back to the host. Nothing here knows a model
+family: the step is whatever ``family.impl.make_step`` built.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from torch import nn
 from aigc_studio.core.datasets import BatchSource, to_unit_range
 from aigc_studio.engine.config import PRECISIONS
 from aigc_studio.errors import AigcError
+from aigc_studio.families.step import TrainStep
 
 log = logging.getLogger(__name__)
 
@@ -170,93 +172,6 @@ def plain_optimizer_state(opt: torch.optim.Optimizer) -> dict[str, Any]:
     return state
 
 
-class _ScaledStep:
-    """Loss scaling shared by both step kinds (fp16 only; bf16 and fp32 need none)."""
-
-    scaler: torch.amp.GradScaler | None
-
-    def scaler_state(self) -> dict[str, Any] | None:
-        """The loss scale and its counters, for an exact resume."""
-        return self.scaler.state_dict() if self.scaler is not None else None
-
-    def load_scaler(self, state: dict[str, Any]) -> None:
-        if self.scaler is not None:
-            self.scaler.load_state_dict(state)
-
-    def _update(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
-        if self.scaler is None:
-            loss.backward()
-            opt.step()
-        else:
-            self.scaler.scale(loss).backward()
-            self.scaler.step(opt)
-
-
-class GanStep(_ScaledStep):
-    """One DCGAN step (D then G), returning [loss_d, loss_g, D(x), D(G(z))] on the device."""
-
-    def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer,
-                 opt_d: torch.optim.Optimizer, batch_size: int, latent_dim: int,
-                 noise_gen: torch.Generator, accel: Acceleration) -> None:
-        self.g, self.d, self.opt_g, self.opt_d = g, d, opt_g, opt_d
-        self.accel, self.noise_gen = accel, noise_gen
-        self.z_shape = (batch_size, latent_dim, 1, 1)
-        self.ones = torch.ones(batch_size, device=accel.device)
-        self.zeros = torch.zeros(batch_size, device=accel.device)
-        self.bce = nn.BCEWithLogitsLoss()
-        self.scaler = torch.amp.GradScaler(accel.device.type) if accel.grad_scaler else None
-        self.metric_names = ("loss_d", "loss_g", "d_real", "d_fake")
-
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        g, d, accel = self.g, self.d, self.accel
-        z = torch.randn(self.z_shape, device=accel.device, generator=self.noise_gen)
-        # (1) Update D: minimise -[log D(x) + log(1 - D(G(z)))]
-        self.opt_d.zero_grad(set_to_none=True)
-        with accel.autocast():
-            fake = g(z)
-            logits_real = d(real).float()
-            logits_fake = d(fake.detach()).float()
-            loss_d = self.bce(logits_real, self.ones) + self.bce(logits_fake, self.zeros)
-        self._update(loss_d, self.opt_d)
-        # (2) Update G: minimise -log D(G(z)), backpropagating through G (no detach here).
-        # D's weights need no gradient for this: leaving them out saves a third of D's backward.
-        self.opt_g.zero_grad(set_to_none=True)
-        d.requires_grad_(False)
-        try:
-            with accel.autocast():
-                loss_g = self.bce(d(fake).float(), self.ones)
-            self._update(loss_g, self.opt_g)
-        finally:
-            d.requires_grad_(True)
-        if self.scaler is not None:
-            self.scaler.update()
-        with torch.no_grad():
-            return torch.stack([loss_d.detach(), loss_g.detach(),
-                                torch.sigmoid(logits_real.detach()).mean(),
-                                torch.sigmoid(logits_fake.detach()).mean()])
-
-
-class AutoencoderStep(_ScaledStep):
-    """One autoencoder step: MSE between the batch and its reconstruction."""
-
-    def __init__(self, ae: nn.Module, opt: torch.optim.Optimizer, accel: Acceleration) -> None:
-        self.ae, self.opt, self.accel = ae, opt, accel
-        self.scaler = torch.amp.GradScaler(accel.device.type) if accel.grad_scaler else None
-        self.metric_names = ("loss_recon",)
-
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:
-        self.opt.zero_grad(set_to_none=True)
-        with self.accel.autocast():
-            loss = nn.functional.mse_loss(self.ae(real).float(), real.float())
-        self._update(loss, self.opt)
-        if self.scaler is not None:
-            self.scaler.update()
-        return loss.detach()[None]
-
-
-StepFn = Callable[[torch.Tensor], torch.Tensor]
-
-
 class StepRunner:
     """Runs a step function over an epoch as one device-side program, captured on CUDA.
 
@@ -267,7 +182,7 @@ class StepRunner:
     Streamed data (too large to keep resident) is copied into a static batch instead.
     """
 
-    def __init__(self, step_fn: StepFn, n_metrics: int, source: BatchSource,
+    def __init__(self, step_fn: TrainStep, n_metrics: int, source: BatchSource,
                  accel: Acceleration, on_fallback: Callable[[str], None] | None = None) -> None:
         self.step_fn, self.source, self.accel = step_fn, source, accel
         self.on_fallback = on_fallback
@@ -343,7 +258,7 @@ class StepRunner:
     def _capture(self) -> None:
         """Capture the program once and replay it; on any failure, go on eagerly."""
         graph = torch.cuda.CUDAGraph()
-        noise_gen: torch.Generator | None = getattr(self.step_fn, "noise_gen", None)
+        noise_gen = self.step_fn.noise_gen
         noise_state = noise_gen.get_state() if noise_gen is not None else None
         try:
             if noise_gen is not None:  # noise is drawn inside: each replay gets fresh noise
@@ -373,16 +288,11 @@ class StepRunner:
             # carries on from the same state
             fresh = torch.Generator(device=self.accel.device)
             fresh.set_state(noise_state)
-            self.step_fn.noise_gen = fresh  # type: ignore[attr-defined]
+            self.step_fn.noise_gen = fresh
         if self.on_fallback is not None:
             self.on_fallback(f"CUDA graph capture is not possible here ({self.fallback_reason}); "
                              "training continues eagerly, a little slower.")
 
     def _zero_grads(self) -> None:
-        for opt in _optimizers(self.step_fn):
+        for opt in self.step_fn.optimizers:
             opt.zero_grad(set_to_none=True)
-
-
-def _optimizers(step_fn: StepFn) -> list[torch.optim.Optimizer]:
-    return [o for o in (getattr(step_fn, n, None) for n in ("opt_d", "opt_g", "opt"))
-            if isinstance(o, torch.optim.Optimizer)]

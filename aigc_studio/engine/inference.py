@@ -18,6 +18,7 @@ from torch import nn
 from aigc_studio.core import images as imgs
 from aigc_studio.core.datasets import to_unit_range
 from aigc_studio.core.grid import to_uint8_images
+from aigc_studio.core.latent import seed_vectors
 from aigc_studio.core.metrics import mse, psnr, ssim
 from aigc_studio.engine import runs
 from aigc_studio.engine.checkpoint import (
@@ -26,8 +27,8 @@ from aigc_studio.engine.checkpoint import (
     load_weights,
 )
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.engine.trainer import build_networks, inference_key
 from aigc_studio.errors import CheckpointError
+from aigc_studio.families.base import Capabilities, ModelFamily
 
 
 @dataclass
@@ -41,8 +42,13 @@ class LoadedModel:
     epoch: int
 
     @property
-    def is_gan(self) -> bool:
-        return self.config.is_gan
+    def family(self) -> ModelFamily:
+        """The model's family: what it can do and how (decode, reconstruct, PCA, export)."""
+        return self.config.family
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.config.family.capabilities
 
 
 def resolve_model_file(path: str | Path) -> Path:
@@ -60,7 +66,7 @@ def resolve_model_file(path: str | Path) -> Path:
 
 
 def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> LoadedModel:
-    """Load the generator (GAN) or autoencoder from a run folder, ``.pt`` or ``.safetensors``."""
+    """Load the family's inference network from a run folder, ``.pt`` or ``.safetensors``."""
     file = resolve_model_file(path)
     if file.suffix == ".safetensors":
         tensors, meta = load_weights(file)
@@ -71,13 +77,13 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
         ckpt = load_checkpoint(file)
         config = checkpoint_config(ckpt, file)
         channels = int(ckpt.get("channels", config.channels or 1))
+        key = config.family.inference_key
         try:
-            state = ckpt["models"][inference_key(config)]
+            state = ckpt["models"][key]
         except (KeyError, TypeError):
-            raise CheckpointError(f"{file.name} holds no {inference_key(config)} weights.") \
-                from None
+            raise CheckpointError(f"{file.name} holds no {key} weights.") from None
         epoch = int(ckpt.get("epoch", 0))
-    net = build_networks(config, channels)[inference_key(config)]
+    net = config.family.impl.build_networks(config, channels)[config.family.inference_key]
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
@@ -109,9 +115,12 @@ def _mismatch(file: Path, config: TrainConfig, exc: RuntimeError) -> str:
 
 
 def latent_batch(model: LoadedModel, n: int, seed: int) -> torch.Tensor:
-    """``n`` latent vectors from ``seed`` (the same seed always gives the same vectors)."""
-    gen = torch.Generator().manual_seed(seed)
-    return torch.randn(n, model.config.latent_dim, generator=gen)
+    """``n`` latent vectors for seeds ``seed, seed+1, ...``: the studio's one seed convention.
+
+    Image ``i`` of a batch at seed ``s`` is the single image at seed ``s + i``, so
+    ``sample --seed 7 --n 4`` and the explorer's grid at seed 7 show the same four images.
+    """
+    return seed_vectors(seed, n, model.config.latent_dim)
 
 
 def decode(model: LoadedModel, z: torch.Tensor) -> np.ndarray:
@@ -119,7 +128,7 @@ def decode(model: LoadedModel, z: torch.Tensor) -> np.ndarray:
     device = next(model.net.parameters()).device
     with torch.no_grad():
         z = z.to(device)
-        out = model.net(z[:, :, None, None]) if model.is_gan else model.net.decode(z)
+        out = model.family.impl.decode(model.net, z)
     return to_uint8_images(out.float().cpu().numpy())
 
 
@@ -144,9 +153,10 @@ class Reconstruction:
 def reconstruct(model: LoadedModel, paths: list[Path], *, batch_size: int = 64
                 ) -> tuple[list[Reconstruction], list[tuple[Path, str]]]:
     """Reconstruct image files; unusable files are returned with the reason, the rest run."""
-    if model.is_gan:
-        raise CheckpointError(f"{model.source.name} is a DCGAN; reconstruction needs an "
-                              "autoencoder.")
+    if not model.capabilities.encodes:
+        raise CheckpointError(f"{model.source.name} is a {model.family.title}, which cannot "
+                              "encode images; reconstruction needs a model that does (an "
+                              "autoencoder).")
     size, channels = model.config.image_size, model.channels
     prepared, failed = [], []
     for path in paths:
@@ -161,7 +171,7 @@ def reconstruct(model: LoadedModel, paths: list[Path], *, batch_size: int = 64
         batch = torch.from_numpy(np.stack([p.array for p in chunk])).permute(0, 3, 1, 2)
         with torch.no_grad():
             x = to_unit_range(batch.to(device))
-            recon = model.net(x)
+            recon = model.family.impl.reconstruct(model.net, x)
         originals = to_uint8_images(x.cpu().numpy())
         recons = to_uint8_images(recon.float().cpu().numpy())
         for p, o, r in zip(chunk, originals, recons, strict=True):

@@ -1,4 +1,7 @@
-"""Headless training: ``Trainer.fit`` runs a DCGAN or an autoencoder and keeps the run safe.
+"""Headless training: ``Trainer.fit`` runs any model family and keeps the run safe.
+
+The trainer never asks which model it holds: the run's family (``config.family``) builds the
+networks, optimizers and step, names the metrics, draws the epoch grid and checks health.
 
 The step is lean: losses stay on the device and are read back every ``log_every`` steps in one
 transfer (still reported per step); nothing per step scales with the batch in Python. Pause,
@@ -23,8 +26,7 @@ from torch import nn
 
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
-from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
-from aigc_studio.core.models import ConvAutoencoder, Discriminator, Generator
+from aigc_studio.core.grid import save_png
 from aigc_studio.engine import runs
 from aigc_studio.engine.callbacks import (
     EpochResult,
@@ -43,8 +45,6 @@ from aigc_studio.engine.checkpoint import (
 from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.fastpath import (
     Acceleration,
-    AutoencoderStep,
-    GanStep,
     StepRunner,
     load_optimizer_state,
     make_adam,
@@ -53,13 +53,10 @@ from aigc_studio.engine.fastpath import (
     set_learning_rate,
 )
 from aigc_studio.errors import AigcError, RunError, TrainingError
+from aigc_studio.families.base import ModelFamily
+from aigc_studio.families.step import HealthContext, StepContext, TrainStep
 
 log = logging.getLogger(__name__)
-
-GAN_METRICS = ("loss_d", "loss_g", "d_real", "d_fake")
-AE_METRICS = ("loss_recon",)
-GRID_SAMPLES = 64  # fixed noise vectors (GAN): an 8x8 grid
-AE_GRID_IMAGES = 32  # fixed real images (AE): 4 pairs of rows, originals above reconstructions
 
 
 @dataclass
@@ -78,20 +75,6 @@ class Models:
             net.load_state_dict(state["models"][key])
         for key, opt in self.optims.items():
             load_optimizer_state(opt, state["optimizers"][key])
-
-
-def build_networks(config: TrainConfig, channels: int) -> dict[str, nn.Module]:
-    """The networks a config describes (CPU, freshly initialised from the global RNG)."""
-    size, width = config.image_size, config.width
-    if config.is_gan:
-        return {"generator": Generator(config.latent_dim, channels, size, width),
-                "discriminator": Discriminator(channels, size, width)}
-    return {"autoencoder": ConvAutoencoder(config.latent_dim, channels, size, width)}
-
-
-def inference_key(config: TrainConfig) -> str:
-    """Which network samples or reconstructs: the generator or the autoencoder."""
-    return "generator" if config.is_gan else "autoencoder"
 
 
 @dataclass
@@ -161,18 +144,15 @@ class Trainer:
         self.accel: Acceleration = plan_acceleration(self.device, fast=cfg.fast,
                                                      precision=cfg.precision)
         self.memory_format = self.accel.memory_format
+        family = self.family.impl
         torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
         nets = {k: m.to(self.device, memory_format=self.memory_format)
-                for k, m in build_networks(cfg, self.channels).items()}
+                for k, m in family.build_networks(cfg, self.channels).items()}
 
-        def adam(net: nn.Module, lr: float) -> torch.optim.Optimizer:
-            return make_adam(net.parameters(), lr, (cfg.beta1, cfg.beta2), self.accel)
+        def adam(params: Any, lr: float) -> torch.optim.Optimizer:
+            return make_adam(params, lr, (cfg.beta1, cfg.beta2), self.accel)
 
-        if cfg.is_gan:
-            optims = {"g": adam(nets["generator"], cfg.lr_g),
-                      "d": adam(nets["discriminator"], cfg.lr_d)}
-        else:
-            optims = {"g": adam(nets["autoencoder"], cfg.lr_g)}
+        optims = family.build_optimizers(nets, cfg, adam)
         self.models = Models(nets, optims)
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
         self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
@@ -182,27 +162,30 @@ class Trainer:
         self.progress = _Progress(history={k: [] for k in ("epoch", "step", *self.metric_names)})
         if self._resume_state is not None:
             self._restore(self._resume_state)
-        if cfg.is_gan:
-            self.step_fn: GanStep | AutoencoderStep = GanStep(
-                nets["generator"], nets["discriminator"], optims["g"], optims["d"],
-                cfg.batch_size, cfg.latent_dim, self.noise_gen, self.accel)
-        else:
-            self.step_fn = AutoencoderStep(nets["autoencoder"], optims["g"], self.accel)
+        self.step_fn: TrainStep = family.make_step(
+            nets, optims, StepContext(self.accel, cfg.batch_size, self.noise_gen))
         if self._resume_state is not None and self._resume_state.get("scaler"):
             self.step_fn.load_scaler(self._resume_state["scaler"])
         self.runner = StepRunner(self.step_fn, len(self.metric_names), self.source, self.accel,
                                  on_fallback=self._warn)
 
     @property
+    def family(self) -> ModelFamily:
+        """The run's model family (builds, steps, grids and health checks)."""
+        return self.config.family
+
+    @property
     def metric_names(self) -> tuple[str, ...]:
-        return GAN_METRICS if self.config.is_gan else AE_METRICS
+        """The per-step metrics, in the order the family's step returns them."""
+        return self.family.step_metrics
 
     def _fixed_inputs(self) -> torch.Tensor:
-        """Fixed noise (GAN) or a fixed real batch (AE), drawn once so every grid compares."""
-        if self.config.is_gan:
-            gen = torch.Generator().manual_seed(self.config.seed + 2)
-            return torch.randn(GRID_SAMPLES, self.config.latent_dim, 1, 1, generator=gen)
-        n = min(AE_GRID_IMAGES, len(self.data))
+        """What every epoch grid is drawn from (fixed noise or real images), drawn once."""
+        return self.family.impl.fixed_inputs(self.config, self._first_images)
+
+    def _first_images(self, n: int) -> torch.Tensor:
+        """The first ``n`` images of the data set as uint8 (a copy)."""
+        n = min(n, len(self.data))
         if self.data.images is not None:
             return self.data.images[:n].clone()
         return torch.stack([self.data.stream[i][0] for i in range(n)])
@@ -405,8 +388,8 @@ class Trainer:
                        f"(epoch {epoch}); the last good checkpoint is kept. Try a lower "
                        "learning rate.")
                 break
-            steps.append(StepMetrics(epoch, step, images_per_s=ips, **dict(zip(names, row,
-                                                                                strict=True))))
+            steps.append(StepMetrics(epoch=epoch, step=step, images_per_s=ips,
+                                     values=dict(zip(names, row, strict=True))))
         self._pending.clear()
         self._pending_steps.clear()
         h = self.progress.history
@@ -414,7 +397,7 @@ class Trainer:
             h["epoch"].append(m.epoch)
             h["step"].append(m.step)
             for name in names:
-                value = getattr(m, name)
+                value = m.values[name]
                 h[name].append(value)
                 self._epoch_sums[name] = self._epoch_sums.get(name, 0.0) + value
         self._epoch_count += len(steps)
@@ -445,24 +428,8 @@ class Trainer:
 
     # ------------------------------------------------------------------ epoch end
     def render_grid(self) -> np.ndarray:
-        """The epoch grid: samples from the fixed noise, or originals over reconstructions."""
-        key = inference_key(self.config)
-        net = self.models.nets[key]
-        net.eval()
-        try:
-            with torch.no_grad():
-                if self.config.is_gan:
-                    images = net(self.fixed.to(self.device)).float().cpu().numpy()
-                    return make_grid(to_uint8_images(images), ncols=8)
-                real = to_unit_range(self.fixed.to(self.device))
-                recon = net(real).float().cpu().numpy()
-        finally:
-            net.train()
-        originals, recons = to_uint8_images(real.cpu().numpy()), to_uint8_images(recon)
-        rows = []
-        for start in range(0, len(originals), 8):
-            rows += [originals[start:start + 8], recons[start:start + 8]]
-        return make_grid(np.concatenate(rows), ncols=8)
+        """The epoch grid, as the family draws it from the fixed inputs."""
+        return self.family.impl.epoch_grid(self.models.nets, self.fixed, self.device)
 
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         means = {k: v / max(self._epoch_count, 1) for k, v in self._epoch_sums.items()}
@@ -475,10 +442,11 @@ class Trainer:
             sample = runs.sample_path(self.run_dir, epoch)
             self._guard_write(lambda: save_png(grid, sample), sample)
             weights = runs.epoch_weights_path(self.run_dir, epoch)
-            net = self.models.nets[inference_key(self.config)]
+            key = self.family.inference_key
+            net = self.models.nets[key]
             self._guard_write(lambda: save_weights(
                 weights, net.state_dict(), self.config, epoch=str(epoch),
-                kind=inference_key(self.config), channels=str(self.channels)), weights)
+                kind=key, channels=str(self.channels)), weights)
         record = {"kind": "epoch", "epoch": epoch, "step": self.progress.step, **means,
                   "seconds": round(seconds, 3), "images_per_s": round(imgs_per_s, 1)}
         self._write_records([record] + [{"kind": "event", "event": "warning", "epoch": epoch,
@@ -496,31 +464,15 @@ class Trainer:
         self._mark = time.perf_counter()
 
     def _health_warnings(self, means: dict[str, float]) -> list[str]:
-        """Mode collapse and a discriminator that wins outright, seen from epoch means."""
-        if not self.config.is_gan:
-            return []
-        out = []
-        if means.get("loss_d", 1.0) < 0.05 and means.get("d_fake", 1.0) < 0.02:
-            out.append("The discriminator is winning outright (D loss near 0, D(G(z)) near 0): "
-                       "the generator gets almost no gradient; try a lower D learning rate.")
-        if self.progress.epoch < 3:  # too early: a young generator is still nearly constant
-            return out
-        g = self.models.nets["generator"]
-        g.eval()
-        with torch.no_grad():
-            samples = g(self.fixed.to(self.device)).float()
-        g.train()
-        spread = samples.std(dim=0).mean().item()
-        if spread < 0.1 * self._real_spread:
-            out.append(f"The samples look nearly identical (spread {spread:.3f} against "
-                       f"{self._real_spread:.3f} in the data): the generator may have collapsed "
-                       "to one mode.")
-        return out
+        """The family's verdict on the epoch (a game one side wins, collapse...)."""
+        return self.family.impl.health_warnings(HealthContext(
+            means=means, epochs_done=self.progress.epoch, nets=self.models.nets,
+            fixed=self.fixed, device=self.device, real_spread=self._real_spread))
 
     # ------------------------------------------------------------------ checkpoints
     def _noise_source(self) -> torch.Generator:
         """The generator the step draws noise from (the runner may replace it on a fallback)."""
-        return self.step_fn.noise_gen if isinstance(self.step_fn, GanStep) else self.noise_gen
+        return self.step_fn.noise_gen or self.noise_gen
 
     def checkpoint_state(self) -> dict[str, Any]:
         """Everything needed to continue exactly where training is now."""

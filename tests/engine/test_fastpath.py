@@ -20,7 +20,6 @@ from aigc_studio.engine.callbacks import StepMetrics, TrainingCallback, Training
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.engine.config import TrainConfig
 from aigc_studio.engine.fastpath import (
-    GanStep,
     load_optimizer_state,
     plain_optimizer_state,
     plan_acceleration,
@@ -28,6 +27,7 @@ from aigc_studio.engine.fastpath import (
 )
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import AigcError
+from aigc_studio.families.dcgan.model import GanStep
 
 Tiny = Callable[..., TrainConfig]
 CPU = torch.device("cpu")
@@ -60,7 +60,7 @@ def train(config: TrainConfig, root: Path | None = None) -> tuple[Trainer, Recor
 
 
 def windows(rec: Recorder, key: str, size: int) -> list[float]:
-    values = [getattr(m, key) for m in rec.steps]
+    values = [m.values[key] for m in rec.steps]
     return [statistics.fmean(values[i:i + size]) for i in range(0, len(values), size)]
 
 
@@ -150,7 +150,7 @@ def test_bf16_fast_path_losses_match_fp32_eager_statistically() -> None:
     assert len(fast_rec.steps) == len(ref_rec.steps) == 240
     first_ref, first_fast = ref_rec.steps[0], fast_rec.steps[0]
     for key in GAN_KEYS:  # same weights, batch and noise: only rounding differs
-        assert getattr(first_fast, key) == pytest.approx(getattr(first_ref, key), abs=0.02)
+        assert first_fast.values[key] == pytest.approx(first_ref.values[key], abs=0.02)
     for key, floor in zip(GAN_KEYS, (0.1, 0.3, 0.05, 0.05), strict=True):
         r, o, f = (windows(x, key, 40) for x in (ref_rec, other_rec, fast_rec))
         seed_spread = max(abs(a - b) for a, b in zip(r, o, strict=True))
@@ -179,7 +179,7 @@ def test_cuda_step_is_captured_and_matches_eager(tiny: Tiny) -> None:
     assert graphed.accel.describe() == "bf16, channels_last, CUDA graph"
     assert not [w for w in g_rec.warnings if "eagerly" in w]
     assert len(g_rec.steps) == len(e_rec.steps) == 96
-    losses = [m.loss_d for m in g_rec.steps]
+    losses = [m.values["loss_d"] for m in g_rec.steps]
     assert len(set(losses)) > 90  # fresh noise every replay, not one baked-in draw
     assert all(torch.isfinite(torch.tensor(losses)))
     for key in GAN_KEYS:
@@ -234,7 +234,7 @@ def test_fp16_with_loss_scaling_trains_eagerly(tiny: Tiny) -> None:
     trainer, rec = train(tiny(device="cuda", precision="fp16", epochs=2))
     assert trainer.accel.describe() == "fp16, channels_last" and trainer.accel.grad_scaler
     assert len(rec.steps) == 32
-    assert all(torch.isfinite(torch.tensor([m.loss_d for m in rec.steps])))
+    assert all(torch.isfinite(torch.tensor([m.values["loss_d"] for m in rec.steps])))
 
 
 @needs_cuda
@@ -251,7 +251,7 @@ def test_cuda_graph_run_stops_and_resumes(tiny: Tiny, tmp_path: Path) -> None:
     joined = rec.steps + rest.steps
     assert [m.step for m in joined] == list(range(1, 33))
     for key in GAN_KEYS:  # the same run: equal up to kernel non-determinism
-        a, b = windows(whole, key, 8), [statistics.fmean(getattr(m, key) for m in joined[i:i + 8])
+        a, b = windows(whole, key, 8), [statistics.fmean(m.values[key] for m in joined[i:i + 8])
                                         for i in range(0, 32, 8)]
         assert all(abs(x - y) <= 0.05 + 0.1 * abs(x) for x, y in zip(a, b, strict=True)), (a, b)
 
@@ -281,4 +281,5 @@ def test_streamed_data_feeds_the_step_program(tmp_path: Path,
     assert Trainer.resume(first.run_dir, callbacks=[rest]).fit().status == "finished"
     steps = rec.steps + rest.steps
     assert [m.step for m in steps] == list(range(1, 9))
-    assert all(math.isfinite(m.loss_d) and math.isfinite(m.loss_g) for m in steps)
+    assert all(math.isfinite(m.values["loss_d"]) and math.isfinite(m.values["loss_g"])
+               for m in steps)

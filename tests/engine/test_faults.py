@@ -16,9 +16,9 @@ from aigc_studio.engine import runs
 from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.engine.fastpath import GanStep
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import RunError, TrainingError
+from aigc_studio.families.dcgan.model import GanStep
 
 Tiny = Callable[..., TrainConfig]
 

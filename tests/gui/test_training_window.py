@@ -170,7 +170,7 @@ def test_training_faults_show_a_message_and_the_window_stays_usable(
 ) -> None:
     import torch
 
-    from aigc_studio.engine.fastpath import GanStep
+    from aigc_studio.families.dcgan.model import GanStep
 
     real_step = GanStep.__call__
     calls = {"n": 0}

@@ -1,0 +1,159 @@
+"""The model-family interface: what a family of models declares and does, asked by everyone else.
+
+The trainer, the fast path, inference, export, the explorer, the CLI and the window never ask
+*which* model they hold; they ask its family what it can do (sample from noise, encode images,
+be conditioned on a class), which metrics it records and how each is plotted, what its epoch
+grid shows, and let it build its networks, optimizers and training step. A new family is one
+folder under ``aigc_studio/families`` plus one line in the registry.
+
+A family is two parts, so the window can list families before torch loads: a
+:class:`ModelFamily` of plain declarations (this module imports neither torch nor Qt), and a
+:class:`FamilyImpl` in the family's ``model`` module, imported on first use of ``family.impl``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:  # pragma: no cover - typing only: torch loads with the implementation
+    import numpy as np
+    import torch
+    from torch import nn
+
+    from aigc_studio.families.step import AdamFactory, HealthContext, StepContext, TrainStep
+
+Axis = Literal["step", "epoch"]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """One metric by name: how it is labelled, on which axis it lives and how it is plotted."""
+
+    name: str  # the key in metrics.jsonl, e.g. "loss_d"
+    label: str  # legend text, e.g. "D loss"
+    axis: Axis = "step"
+    group: str = "loss"  # the plot it is drawn in (a PlotSpec key)
+    unit: str = ""
+    higher_is_better: bool | None = None  # None: neither (a loss of a game, a probability)
+    color: str = "#4c8bf5"
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """One plot of metrics: its title, y axis and optional reference lines."""
+
+    key: str
+    title: str
+    y_label: str
+    axis: Axis = "step"
+    y_range: tuple[float, float] | None = None
+    lines: tuple[tuple[float, str], ...] = ()  # (y, label) reference lines
+    tooltip: str = ""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a family's trained model can do; every caller asks this, never the family's name."""
+
+    samples: bool = False  # generate images from noise (explorer seeds, sample, interpolate)
+    encodes: bool = False  # encode and decode images (reconstruction, latent map)
+    conditional: bool = False  # conditioned on a class label
+    principal_directions: bool = False  # the explorer's PCA over an inner layer
+    adversarial: bool = False  # a generator against a discriminator (health checks of a game)
+
+
+@dataclass(frozen=True)
+class ModelFamily:
+    """A family's declarations: names, capabilities, metrics and plots (no torch needed)."""
+
+    name: str  # the CLI/config value, e.g. "dcgan"
+    title: str  # e.g. "DCGAN"
+    short: str  # a column-width name, e.g. "AE"
+    description: str  # one sentence for the model list's tooltip
+    capabilities: Capabilities
+    metrics: tuple[MetricSpec, ...]
+    plots: tuple[PlotSpec, ...]
+    inference_key: str  # the network that samples / reconstructs
+    implementation: str  # "package.module:Class" of the FamilyImpl, imported on first use
+    grid_caption: str = ""  # what the epoch grid shows, for the window's header
+    defaults: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig values it prefers
+    uses_lr_d: bool = False  # a second optimizer driven by lr_d
+
+    @property
+    def step_metrics(self) -> tuple[str, ...]:
+        """Names of the per-step metrics, in the order the step returns them."""
+        return tuple(m.name for m in self.metrics if m.axis == "step")
+
+    def metric(self, name: str) -> MetricSpec | None:
+        """The spec of one of this family's metrics, or None."""
+        return next((m for m in self.metrics if m.name == name), None)
+
+    @cached_property
+    def impl(self) -> FamilyImpl:
+        """The family's behaviour (networks, step, grid), imported the first time it is used."""
+        module, _, cls = self.implementation.partition(":")
+        factory: Callable[[ModelFamily], FamilyImpl] = getattr(importlib.import_module(module),
+                                                               cls)
+        return factory(self)
+
+
+class FamilyImpl:
+    """A family's behaviour; subclasses live in the family's ``model`` module (torch)."""
+
+    def __init__(self, family: ModelFamily) -> None:
+        self.family = family
+
+    # ------------------------------------------------------------------ training
+    def build_networks(self, config: Any, channels: int) -> dict[str, nn.Module]:
+        """The networks a config describes (CPU, freshly initialised from the global RNG)."""
+        raise NotImplementedError
+
+    def build_optimizers(self, nets: Mapping[str, nn.Module], config: Any,
+                         adam: AdamFactory) -> dict[str, torch.optim.Optimizer]:
+        """Optimizers keyed "g" (driven by lr_g) and, for a second network, "d" (lr_d)."""
+        raise NotImplementedError
+
+    def make_step(self, nets: Mapping[str, nn.Module],
+                  optims: Mapping[str, torch.optim.Optimizer], ctx: StepContext) -> TrainStep:
+        raise NotImplementedError
+
+    def fixed_inputs(self, config: Any, real_images: Callable[[int], torch.Tensor]
+                     ) -> torch.Tensor:
+        """What every epoch grid is rendered from (fixed noise, or a fixed real batch)."""
+        raise NotImplementedError
+
+    def epoch_grid(self, nets: Mapping[str, nn.Module], fixed: torch.Tensor,
+                   device: torch.device) -> np.ndarray:
+        """The epoch's picture as RGB uint8 (H, W, 3)."""
+        raise NotImplementedError
+
+    def health_warnings(self, ctx: HealthContext) -> list[str]:
+        """Warnings a user should see at an epoch end (a failing game, collapse)."""
+        return []
+
+    # ------------------------------------------------------------------ inference
+    def decode(self, net: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """Latents (N, latent_dim) -> images in [-1, 1] (families that sample or encode)."""
+        raise NotImplementedError(f"{self.family.title} has no decoder")
+
+    def reconstruct(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] -> reconstructions (families that encode)."""
+        raise NotImplementedError(f"{self.family.title} does not reconstruct images")
+
+    def encode(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] -> latent vectors (families that encode)."""
+        raise NotImplementedError(f"{self.family.title} does not encode images")
+
+    def pca_features(self, net: nn.Module, z: torch.Tensor) -> torch.Tensor:
+        """Features of an inner layer for latents ``z``: the explorer's PCA reads these."""
+        raise NotImplementedError(f"{self.family.title} has no principal directions")
+
+    def export_example(self, config: Any, channels: int) -> tuple[torch.Tensor,
+                                                                  tuple[str, str]]:
+        """An example input for ONNX export and its (input, output) names."""
+        raise NotImplementedError

@@ -1,0 +1,99 @@
+"""What a family's training step is built from and returns (torch; imported lazily).
+
+A family's implementation module subclasses :class:`TrainStep`; the engine's fast path runs it
+as one device-side program (captured as a CUDA graph where possible), so a step does device
+work only: no host reads, no shapes that change.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import torch
+from torch import nn
+
+
+class StepAcceleration(Protocol):
+    """What a training step needs of the fast path's plan (kept abstract: no engine import)."""
+
+    device: torch.device
+    grad_scaler: bool
+
+    def autocast(self) -> contextlib.AbstractContextManager[object]: ...
+
+
+@dataclass
+class StepContext:
+    """What a family's step is built with besides its networks and optimizers."""
+
+    accel: StepAcceleration
+    batch_size: int
+    noise_gen: torch.Generator  # device generator for noise drawn inside the step
+
+
+class TrainStep:
+    """One training step as device work only: ``step(real) -> metrics`` on the device.
+
+    Subclasses implement :meth:`__call__` returning a 1-D tensor in the order of the family's
+    step metrics, and list their optimizers. Loss scaling (fp16 only) is shared here, so every
+    family gets it by calling :meth:`update`. ``noise_gen`` is the generator noise is drawn
+    from inside the step (the CUDA-graph capture registers it); None when a step draws none.
+    """
+
+    scaler: torch.amp.GradScaler | None = None
+    noise_gen: torch.Generator | None = None
+
+    def __init__(self, accel: StepAcceleration) -> None:
+        self.accel = accel
+        self.scaler = torch.amp.GradScaler(accel.device.type) if accel.grad_scaler else None
+
+    def __call__(self, real: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def optimizers(self) -> list[torch.optim.Optimizer]:
+        """Every optimizer the step updates (zeroed around a graph capture)."""
+        return [v for v in vars(self).values() if isinstance(v, torch.optim.Optimizer)]
+
+    def update(self, loss: torch.Tensor, opt: torch.optim.Optimizer) -> None:
+        """Backward and optimizer step, with loss scaling where the plan asks for it."""
+        if self.scaler is None:
+            loss.backward()
+            opt.step()
+        else:
+            self.scaler.scale(loss).backward()
+            self.scaler.step(opt)
+
+    def end_step(self) -> None:
+        """Call once at the end of a step: advances the loss scale (fp16 only)."""
+        if self.scaler is not None:
+            self.scaler.update()
+
+    def scaler_state(self) -> dict[str, Any] | None:
+        """The loss scale and its counters, for an exact resume."""
+        return self.scaler.state_dict() if self.scaler is not None else None
+
+    def load_scaler(self, state: dict[str, Any]) -> None:
+        if self.scaler is not None:
+            self.scaler.load_state_dict(state)
+
+
+@dataclass
+class HealthContext:
+    """What a family's health check sees at the end of an epoch."""
+
+    means: Mapping[str, float]
+    epochs_done: int
+    nets: Mapping[str, nn.Module]
+    fixed: torch.Tensor
+    device: torch.device
+    real_spread: float  # per-pixel std of real images, averaged (a scale for "all alike")
+
+
+AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
+
+
+AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
