@@ -206,15 +206,14 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Generate images by decoding latents for a seed (any family with a decoder)."""
     from aigc_studio.core.grid import make_grid, save_png
-    from aigc_studio.engine.inference import load_model, sample
+    from aigc_studio.engine.inference import load_model, sample, wrong_kind
 
     if args.n < 1 or args.n > 10_000:
         raise UsageError(f"--n must be from 1 to 10000, not {args.n}.")
     model = load_model(args.model_path)
     caps = model.capabilities
     if not (caps.samples or caps.encodes):
-        raise AigcError(f"{model.source.name} is a {model.family.title}, which has no decoder "
-                        "to sample from.")
+        raise AigcError(wrong_kind(model, "samples", "sampling"))
     images = sample(model, args.n, args.seed)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":

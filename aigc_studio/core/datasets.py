@@ -259,7 +259,7 @@ def _class_of(root: Path, path: Path) -> str:
 
 
 class BatchSource:
-    """Yields training batches (float [-1, 1] on the device) in a given order.
+    """Yields training batches (float [-1, 1] images and int64 labels, on the device) in order.
 
     Resident data is indexed on the device; streamed data goes through a ``DataLoader`` fed
     with the same order, so both paths shuffle identically and resume mid-epoch.
@@ -273,19 +273,23 @@ class BatchSource:
         self.data, self.batch_size, self.device, self.workers = data, batch_size, device, workers
         self.steps_per_epoch = len(data) // batch_size  # drop_last: BatchNorm needs full batches
         self.resident = data.images.to(device) if data.images is not None else None
+        self.resident_labels = data.labels.to(device=device, dtype=torch.long)
 
-    def batches(self, order: torch.Tensor, start: int = 0) -> Iterator[torch.Tensor]:
+    def batches(self, order: torch.Tensor, start: int = 0
+                ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """Batches ``start .. steps_per_epoch-1`` of an epoch whose sample order is ``order``."""
         bs = self.batch_size
         used = order[: self.steps_per_epoch * bs]
         if self.resident is not None:
             idx = used.to(self.device)
             for i in range(start, self.steps_per_epoch):
-                yield to_unit_range(self.resident[idx[i * bs:(i + 1) * bs]])
+                rows = idx[i * bs:(i + 1) * bs]
+                yield to_unit_range(self.resident[rows]), self.resident_labels[rows]
             return
         loader = torch.utils.data.DataLoader(
             self.data.stream, batch_size=bs, sampler=used[start * bs:].tolist(),
             num_workers=self.workers, pin_memory=self.device.type == "cuda",
             persistent_workers=False, drop_last=True)
-        for batch, _labels in loader:
-            yield to_unit_range(batch.to(self.device, non_blocking=True))
+        for batch, labels in loader:
+            yield (to_unit_range(batch.to(self.device, non_blocking=True)),
+                   labels.to(self.device, dtype=torch.long, non_blocking=True))

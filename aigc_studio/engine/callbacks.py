@@ -64,6 +64,7 @@ class EpochResult:
     images_per_s: float
     sample_path: Path | None = None
     warnings: tuple[str, ...] = ()
+    scores: Mapping[str, float] = field(default_factory=dict)  # per-epoch metrics (quality)
 
 
 @dataclass(frozen=True)

@@ -92,7 +92,29 @@ class TrainConfig:
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, "
                               f"not {self.precision!r}.")
+        self._validate_options()
         return self
+
+    def _validate_options(self) -> None:
+        """Family-only settings: each must belong to this family and have a valid value."""
+        family = self.family
+        if not isinstance(self.extras, dict):
+            raise ConfigError(f"extras must be a JSON object, not {self.extras!r}.")
+        for name, value in self.extras.items():
+            spec = family.option(name)
+            if spec is None:
+                flag = "--" + str(name).replace("_", "-")
+                raise ConfigError(f"{flag} does not apply to a {family.title} model.")
+            problem = spec.check(value)
+            if problem:
+                raise ConfigError(problem)
+
+    def option(self, name: str) -> Any:
+        """A family-only setting: the run's value, or the family's default."""
+        spec = self.family.option(name)
+        if spec is None:
+            raise KeyError(f"{self.family.title} has no option {name!r}")
+        return self.extras.get(name, spec.default)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-ready dict."""

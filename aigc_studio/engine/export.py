@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from pathlib import Path
 
@@ -25,7 +26,9 @@ def export_model(model: LoadedModel, fmt: str, out: Path) -> Path:
     try:
         if fmt == "safetensors":
             save_weights(out, model.net.state_dict(), model.config, epoch=str(model.epoch),
-                         kind=model.family.inference_key, channels=str(model.channels))
+                         kind=model.family.inference_key, channels=str(model.channels),
+                         num_classes=str(model.num_classes),
+                         classes=json.dumps(list(model.class_names)))
         elif fmt == "onnx":
             export_onnx(model, out)
         else:

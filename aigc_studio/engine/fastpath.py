@@ -191,8 +191,10 @@ class StepRunner:
         self.rows = torch.zeros(spe, bs, dtype=torch.long, device=dev)
         self.cursor = torch.zeros(1, dtype=torch.long, device=dev)
         self.ring = torch.zeros(spe, n_metrics, dtype=torch.float32, device=dev)
+        self.resident_labels = source.resident_labels
         self.static_real: torch.Tensor | None = None
-        self._feed: Iterator[torch.Tensor] | None = None
+        self.static_labels = torch.zeros(bs, dtype=torch.long, device=dev)
+        self._feed: Iterator[tuple[torch.Tensor, torch.Tensor]] | None = None
         self._next_row = 0
         self.want_graph = accel.cuda_graph
         self.graph: torch.cuda.CUDAGraph | None = None
@@ -217,10 +219,11 @@ class StepRunner:
     def step(self) -> torch.Tensor:
         """Run one training step; returns its metrics row on the device."""
         if self._feed is not None:
-            batch = next(self._feed)
+            batch, labels = next(self._feed)
             if self.static_real is None:
                 self.static_real = torch.empty_like(batch, memory_format=self.accel.memory_format)
             self.static_real.copy_(batch)
+            self.static_labels.copy_(labels)
         if self.graph is not None:
             self.graph.replay()
         elif self.want_graph and self.eager_steps >= GRAPH_WARMUP_STEPS:
@@ -238,11 +241,12 @@ class StepRunner:
         if self.resident is not None:
             idx = self.rows.index_select(0, self.cursor).view(-1)
             real = to_unit_range(self.resident.index_select(0, idx))
+            labels = self.resident_labels.index_select(0, idx)
         else:
             assert self.static_real is not None
-            real = self.static_real
+            real, labels = self.static_real, self.static_labels
         real = real.contiguous(memory_format=self.accel.memory_format)
-        metrics = self.step_fn(real)
+        metrics = self.step_fn(real, labels)
         self.ring.index_copy_(0, self.cursor, metrics.view(1, -1).float())
         self.cursor.add_(1)
         self.eager_steps += 1

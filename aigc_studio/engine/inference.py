@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aigc_studio import families
 from aigc_studio.core import images as imgs
 from aigc_studio.core.datasets import to_unit_range
 from aigc_studio.core.grid import to_uint8_images
@@ -40,6 +41,12 @@ class LoadedModel:
     channels: int
     source: Path
     epoch: int
+    class_names: tuple[str, ...] = ()  # the classes a conditional model was trained on
+
+    @property
+    def num_classes(self) -> int:
+        """Classes the model is conditioned on (0: unconditional)."""
+        return len(self.class_names)
 
     @property
     def family(self) -> ModelFamily:
@@ -72,24 +79,30 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
         tensors, meta = load_weights(file)
         config = TrainConfig.from_dict(json.loads(meta["config"]))
         channels = int(meta.get("channels", config.channels or 1))
+        classes = json.loads(meta.get("classes", "[]"))
         state, epoch = tensors, int(meta.get("epoch", 0))
     else:
         ckpt = load_checkpoint(file)
         config = checkpoint_config(ckpt, file)
         channels = int(ckpt.get("channels", config.channels or 1))
+        classes = ckpt.get("classes", [])
         key = config.family.inference_key
         try:
             state = ckpt["models"][key]
         except (KeyError, TypeError):
             raise CheckpointError(f"{file.name} holds no {key} weights.") from None
         epoch = int(ckpt.get("epoch", 0))
-    net = config.family.impl.build_networks(config, channels)[config.family.inference_key]
+    if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
+        raise CheckpointError(f"{file.name} records its classes in a form this app cannot "
+                              "read.")
+    family = config.family
+    net = family.impl.build_networks(config, channels, len(classes))[family.inference_key]
     try:
         net.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(_mismatch(file, config, exc)) from None
     net.eval().to(device)
-    return LoadedModel(config, net, channels, file, epoch)
+    return LoadedModel(config, net, channels, file, epoch, tuple(classes))
 
 
 def check_compatible(current: LoadedModel, path: str | Path) -> LoadedModel:
@@ -105,6 +118,13 @@ def check_compatible(current: LoadedModel, path: str | Path) -> LoadedModel:
         raise CheckpointError(f"{Path(path).name} has {new.channels} channels, the open model "
                               f"{current.channels}; nothing was changed.")
     return new
+
+
+def wrong_kind(model: LoadedModel, capability: str, task: str) -> str:
+    """One sentence: what the file is, what it can do, and which models the task needs."""
+    family = model.family
+    return (f"{model.source.name} is a {family.title}, which {family.abilities}; {task} needs "
+            f"a model that {capability.replace('_', ' ')} ({families.titles_with(capability)}).")
 
 
 def _mismatch(file: Path, config: TrainConfig, exc: RuntimeError) -> str:
@@ -154,9 +174,7 @@ def reconstruct(model: LoadedModel, paths: list[Path], *, batch_size: int = 64
                 ) -> tuple[list[Reconstruction], list[tuple[Path, str]]]:
     """Reconstruct image files; unusable files are returned with the reason, the rest run."""
     if not model.capabilities.encodes:
-        raise CheckpointError(f"{model.source.name} is a {model.family.title}, which cannot "
-                              "encode images; reconstruction needs a model that does (an "
-                              "autoencoder).")
+        raise CheckpointError(wrong_kind(model, "encodes", "reconstruction"))
     size, channels = model.config.image_size, model.channels
     prepared, failed = [], []
     for path in paths:

@@ -12,6 +12,7 @@ checkpoint of the exact state at that step, so ``Trainer.resume`` continues bit 
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import time
@@ -24,6 +25,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import save_png
@@ -42,7 +44,7 @@ from aigc_studio.engine.checkpoint import (
     save_checkpoint,
     save_weights,
 )
-from aigc_studio.engine.config import TrainConfig
+from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.engine.fastpath import (
     Acceleration,
     StepRunner,
@@ -140,6 +142,7 @@ class Trainer:
                                             seed=cfg.seed, limit=cfg.limit,
                                             data_root=cfg.data_root)
         self.channels = self.data.channels
+        self.num_classes = self._class_count()
         self.source = BatchSource(self.data, cfg.batch_size, self.device)
         self.accel: Acceleration = plan_acceleration(self.device, fast=cfg.fast,
                                                      precision=cfg.precision)
@@ -147,7 +150,7 @@ class Trainer:
         family = self.family.impl
         torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
         nets = {k: m.to(self.device, memory_format=self.memory_format)
-                for k, m in family.build_networks(cfg, self.channels).items()}
+                for k, m in family.build_networks(cfg, self.channels, self.num_classes).items()}
 
         def adam(params: Any, lr: float) -> torch.optim.Optimizer:
             return make_adam(params, lr, (cfg.beta1, cfg.beta2), self.accel)
@@ -158,6 +161,7 @@ class Trainer:
         self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
         self.fixed = self._fixed_inputs()
         self._real_spread = self._data_spread()
+        self.epoch_metrics = [m.create(cfg) for m in quality_metrics.for_config(cfg)]
         self.order: torch.Tensor | None = None
         self.progress = _Progress(history={k: [] for k in ("epoch", "step", *self.metric_names)})
         if self._resume_state is not None:
@@ -178,6 +182,18 @@ class Trainer:
     def metric_names(self) -> tuple[str, ...]:
         """The per-step metrics, in the order the family's step returns them."""
         return self.family.step_metrics
+
+    def _class_count(self) -> int:
+        """Classes the networks are conditioned on: the data's, for a conditional run; else 0."""
+        if not self.family.is_conditional(self.config.extras):
+            return 0
+        n = len(self.data.class_names)
+        if n < 2:
+            raise ConfigError(
+                f"A conditional {self.family.title} needs a data set with classes (digits, "
+                "MNIST, Fashion-MNIST, CIFAR-10, or a folder whose sub-folders are the "
+                f"classes); {self.data.name} has {n}.")
+        return n
 
     def _fixed_inputs(self) -> torch.Tensor:
         """What every epoch grid is drawn from (fixed noise or real images), drawn once."""
@@ -294,6 +310,7 @@ class Trainer:
         self._epoch_count = 0
         if p.epoch_step:  # resuming mid-epoch: rebuild this epoch's sums from the history
             self._reseed_epoch_sums()
+        self._start_epoch_metrics()
         self._mark = time.perf_counter()
         while p.epoch < cfg.epochs:
             epoch = p.epoch + 1
@@ -445,9 +462,9 @@ class Trainer:
             key = self.family.inference_key
             net = self.models.nets[key]
             self._guard_write(lambda: save_weights(
-                weights, net.state_dict(), self.config, epoch=str(epoch),
-                kind=key, channels=str(self.channels)), weights)
-        record = {"kind": "epoch", "epoch": epoch, "step": self.progress.step, **means,
+                weights, net.state_dict(), self.config, **self.weights_meta(epoch)), weights)
+        scores = self._epoch_scores(epoch)
+        record = {"kind": "epoch", "epoch": epoch, "step": self.progress.step, **means, **scores,
                   "seconds": round(seconds, 3), "images_per_s": round(imgs_per_s, 1)}
         self._write_records([record] + [{"kind": "event", "event": "warning", "epoch": epoch,
                                          "step": self.progress.step, "message": w}
@@ -459,9 +476,38 @@ class Trainer:
             self._emit("on_warning", w)
         log.info("Epoch %d/%d done in %.1f s (%.0f images/s): %s", epoch, self.config.epochs,
                  seconds, imgs_per_s, {k: round(v, 4) for k, v in means.items()})
-        self._emit("on_epoch_end", EpochResult(epoch, self.progress.step, grid, means, seconds,
-                                               imgs_per_s, sample, tuple(warnings)))
+        self._emit("on_epoch_end", EpochResult(
+            epoch=epoch, step=self.progress.step, grid=grid, means=means, seconds=seconds,
+            images_per_s=imgs_per_s, sample_path=sample, warnings=tuple(warnings),
+            scores=scores))
         self._mark = time.perf_counter()
+
+    def weights_meta(self, epoch: int) -> dict[str, str]:
+        """What a weights file records besides the config (all strings: safetensors metadata)."""
+        return {"epoch": str(epoch), "kind": self.family.inference_key,
+                "channels": str(self.channels), "num_classes": str(self.num_classes),
+                "classes": json.dumps(self.data.class_names if self.num_classes else [])}
+
+    def _epoch_scores(self, epoch: int) -> dict[str, float]:
+        """Per-epoch metrics (quality scores); one that fails is logged, never fatal."""
+        scores: dict[str, float] = {}
+        for metric in list(self.epoch_metrics):
+            try:
+                scores.update(metric.compute(self, epoch))
+            except Exception as exc:  # a metric must never stop training
+                log.warning("The %s metric failed at epoch %d: %s", type(metric).__name__,
+                            epoch, exc)
+        return scores
+
+    def _start_epoch_metrics(self) -> None:
+        """Prepare each per-epoch metric once; one that cannot start is dropped with a note."""
+        for metric in list(self.epoch_metrics):
+            try:
+                metric.start(self)
+            except Exception as exc:  # a metric must never stop training
+                self.epoch_metrics.remove(metric)
+                self._warn(f"The quality metric {type(metric).__name__} is off for this run: "
+                           f"{exc}")
 
     def _health_warnings(self, means: dict[str, float]) -> list[str]:
         """The family's verdict on the epoch (a game one side wins, collapse...)."""
@@ -491,6 +537,8 @@ class Trainer:
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in p.history.items()},
             "elapsed": p.elapsed,
             "channels": self.channels,
+            "num_classes": self.num_classes,
+            "classes": list(self.data.class_names) if self.num_classes else [],
             "scaler": self.step_fn.scaler_state(),
         }
 

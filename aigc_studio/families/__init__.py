@@ -21,6 +21,7 @@ __all__ = [
     "get",
     "names",
     "register",
+    "titles_with",
     "unregister",
 ]
 
@@ -57,6 +58,12 @@ def names() -> tuple[str, ...]:
 
 def all_families() -> tuple[ModelFamily, ...]:
     return tuple(_REGISTRY.values())
+
+
+def titles_with(capability: str) -> str:
+    """Titles of the families that have a capability, e.g. "an Autoencoder or a VAE"."""
+    found = [f.title for f in _REGISTRY.values() if getattr(f.capabilities, capability)]
+    return " or ".join(found) if found else "none installed"
 
 
 def metric_spec(name: str) -> MetricSpec | None:

@@ -68,6 +68,45 @@ class Capabilities:
 
 
 @dataclass(frozen=True)
+class OptionSpec:
+    """A setting only some families have (β of a VAE, a GAN's loss): CLI flag and form field.
+
+    Values live in ``TrainConfig.extras`` under ``name``; the CLI flag is ``--name`` with
+    underscores as dashes. ``kind`` is the exact Python type a value must have.
+    """
+
+    name: str
+    kind: type  # int, float, str or bool
+    default: Any
+    label: str
+    help: str
+    choices: tuple[Any, ...] = ()
+    low: float | None = None
+    high: float | None = None
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+    def check(self, value: Any) -> str | None:
+        """None when ``value`` is valid, else the sentence saying why not."""
+        kind_ok = isinstance(value, self.kind) and not (
+            self.kind is not bool and isinstance(value, bool))
+        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
+            kind_ok = True
+        if not kind_ok:
+            return f"{self.flag} must be a {self.kind.__name__}, not {value!r}."
+        if self.choices and value not in self.choices:
+            allowed = ", ".join(map(str, self.choices))
+            return f"{self.flag} must be one of {allowed}, not {value!r}."
+        numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if numeric and (value != value or (self.low is not None and value < self.low) or (
+                self.high is not None and value > self.high)):
+            return f"{self.flag} must be from {self.low} to {self.high}, not {value!r}."
+        return None
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     """A family's declarations: names, capabilities, metrics and plots (no torch needed)."""
 
@@ -83,6 +122,7 @@ class ModelFamily:
     grid_caption: str = ""  # what the epoch grid shows, for the window's header
     defaults: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig values it prefers
     uses_lr_d: bool = False  # a second optimizer driven by lr_d
+    options: tuple[OptionSpec, ...] = ()  # family-only settings, kept in TrainConfig.extras
 
     @property
     def step_metrics(self) -> tuple[str, ...]:
@@ -92,6 +132,24 @@ class ModelFamily:
     def metric(self, name: str) -> MetricSpec | None:
         """The spec of one of this family's metrics, or None."""
         return next((m for m in self.metrics if m.name == name), None)
+
+    @property
+    def abilities(self) -> str:
+        """What a trained model of this family can do, as a phrase for messages."""
+        caps = self.capabilities
+        parts = (["samples images from noise"] if caps.samples else []) + (
+            ["encodes and reconstructs images"] if caps.encodes else [])
+        return " and ".join(parts) or "trains only"
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((o for o in self.options if o.name == name), None)
+
+    def is_conditional(self, extras: Mapping[str, Any]) -> bool:
+        """True when a run with these settings is conditioned on the class label."""
+        if not self.capabilities.conditional:
+            return False
+        spec = self.option("conditional")
+        return bool(extras.get("conditional", spec.default if spec else True))
 
     @cached_property
     def impl(self) -> FamilyImpl:
@@ -109,8 +167,12 @@ class FamilyImpl:
         self.family = family
 
     # ------------------------------------------------------------------ training
-    def build_networks(self, config: Any, channels: int) -> dict[str, nn.Module]:
-        """The networks a config describes (CPU, freshly initialised from the global RNG)."""
+    def build_networks(self, config: Any, channels: int, num_classes: int = 0
+                       ) -> dict[str, nn.Module]:
+        """The networks a config describes (CPU, freshly initialised from the global RNG).
+
+        ``num_classes`` is the data set's class count when the run is conditional, else 0.
+        """
         raise NotImplementedError
 
     def build_optimizers(self, nets: Mapping[str, nn.Module], config: Any,

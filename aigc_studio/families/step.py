@@ -35,9 +35,10 @@ class StepContext:
 
 
 class TrainStep:
-    """One training step as device work only: ``step(real) -> metrics`` on the device.
+    """One training step as device work only: ``step(real, labels) -> metrics`` on the device.
 
-    Subclasses implement :meth:`__call__` returning a 1-D tensor in the order of the family's
+    ``labels`` are the batch's class indices (int64, on the device; all zeros for unlabelled
+    data). Subclasses implement :meth:`__call__` returning a 1-D tensor in the order of the family's
     step metrics, and list their optimizers. Loss scaling (fp16 only) is shared here, so every
     family gets it by calling :meth:`update`. ``noise_gen`` is the generator noise is drawn
     from inside the step (the CUDA-graph capture registers it); None when a step draws none.
@@ -50,7 +51,8 @@ class TrainStep:
         self.accel = accel
         self.scaler = torch.amp.GradScaler(accel.device.type) if accel.grad_scaler else None
 
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:  # pragma: no cover - abstract
+    def __call__(self, real: torch.Tensor, labels: torch.Tensor
+                 ) -> torch.Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
     @property

@@ -100,7 +100,8 @@ def test_reconstruct_reports_and_skips_bad_files(tmp_path: Path,
     # a GAN cannot reconstruct: one clear sentence
     gan = _train(tmp_path / "gan", capsys)
     assert main(["reconstruct", str(gan), str(images), "--out", str(tmp_path / "o2")]) == 1
-    assert "reconstruction needs an autoencoder" in capsys.readouterr().err
+    assert "is a DCGAN, which samples images from noise; reconstruction needs a model " \
+        "that encodes (Autoencoder)" in capsys.readouterr().err
 
 
 def test_errors_are_one_sentence_without_traceback(tmp_path: Path) -> None:

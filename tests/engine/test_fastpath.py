@@ -216,8 +216,8 @@ def test_capture_failure_falls_back_to_eager_with_a_warning(
         tiny: Tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real_call = GanStep.__call__
 
-    def syncing_step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
-        out = real_call(self, real)
+    def syncing_step(self: GanStep, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        out = real_call(self, real, labels)
         out.sum().item()  # a host read: not allowed while capturing
         return out
 

@@ -28,11 +28,11 @@ def test_out_of_memory_is_caught_with_advice(tiny: Tiny, tmp_path: Path,
     trainer = Trainer(tiny(epochs=3), runs_root=tmp_path)
     real_step, calls = GanStep.__call__, {"n": 0}
 
-    def step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
+    def step(self: GanStep, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
         if calls["n"] == 20:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_step(self, real)
+        return real_step(self, real, labels)
 
     monkeypatch.setattr(GanStep, "__call__", step)
     with pytest.raises(TrainingError, match=r"Out of memory .* batch size 32; try a smaller "

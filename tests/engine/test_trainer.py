@@ -94,8 +94,8 @@ def test_generator_learns_through_g(tiny: Tiny, tmp_path: Path) -> None:
     trainer._setup()
     g = trainer.models.nets["generator"]
     before = [p.detach().clone() for p in g.parameters()]
-    batch = next(trainer.source.batches(torch.randperm(64)))
-    trainer.step_fn(batch)
+    batch, labels = next(trainer.source.batches(torch.randperm(64)))
+    trainer.step_fn(batch, labels)
     assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
     assert any(not torch.equal(a, b) for a, b in zip(before, g.parameters(), strict=True))
 
@@ -230,9 +230,9 @@ def test_nan_loss_stops_with_message_and_keeps_checkpoint(tiny: Tiny, tmp_path: 
     real_step = GanStep.__call__
     calls = {"n": 0}
 
-    def poisoned(self: GanStep, real: torch.Tensor) -> torch.Tensor:
+    def poisoned(self: GanStep, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
-        out = real_step(self, real)
+        out = real_step(self, real, labels)
         return out * float("nan") if calls["n"] == 21 else out
 
     monkeypatch.setattr(GanStep, "__call__", poisoned)

@@ -31,7 +31,7 @@ class AutoencoderStep(TrainStep):
         super().__init__(accel)
         self.ae, self.opt = ae, opt
 
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:
+    def __call__(self, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         self.opt.zero_grad(set_to_none=True)
         with self.accel.autocast():
             loss = nn.functional.mse_loss(self.ae(real).float(), real.float())
@@ -57,7 +57,8 @@ def originals_over_reconstructions(originals: np.ndarray, recons: np.ndarray,
 class AutoencoderImpl(FamilyImpl):
     """The autoencoder family: encodes and decodes, so it reconstructs dropped images."""
 
-    def build_networks(self, config: Any, channels: int) -> dict[str, nn.Module]:
+    def build_networks(self, config: Any, channels: int, num_classes: int = 0
+                       ) -> dict[str, nn.Module]:
         return {"autoencoder": ConvAutoencoder(config.latent_dim, channels, config.image_size,
                                                config.width)}
 

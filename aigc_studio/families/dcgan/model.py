@@ -38,7 +38,7 @@ class GanStep(TrainStep):
         self.zeros = torch.zeros(batch_size, device=accel.device)
         self.bce = nn.BCEWithLogitsLoss()
 
-    def __call__(self, real: torch.Tensor) -> torch.Tensor:
+    def __call__(self, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         g, d, accel = self.g, self.d, self.accel
         z = torch.randn(self.z_shape, device=accel.device, generator=self.noise_gen)
         # (1) Update D: minimise -[log D(x) + log(1 - D(G(z)))]
@@ -69,7 +69,8 @@ class GanStep(TrainStep):
 class DcganImpl(FamilyImpl):
     """The DCGAN family: samples from noise; principal directions from G's first block."""
 
-    def build_networks(self, config: Any, channels: int) -> dict[str, nn.Module]:
+    def build_networks(self, config: Any, channels: int, num_classes: int = 0
+                       ) -> dict[str, nn.Module]:
         size, width = config.image_size, config.width
         return {"generator": Generator(config.latent_dim, channels, size, width),
                 "discriminator": Discriminator(channels, size, width)}
