@@ -36,6 +36,7 @@ from aigc_studio.engine.config import (
     TrainConfig,
 )
 from aigc_studio.errors import AigcError
+from aigc_studio.families.base import OptionSpec
 from aigc_studio.logs import log_user_error, setup_logging
 
 if TYPE_CHECKING:
@@ -160,20 +161,55 @@ def stop_on_signals(control: TrainingControl) -> Iterator[None]:
 
 
 # --------------------------------------------------------------------------- commands
+# TrainConfig fields a train flag sets directly (flag = --field-with-dashes)
+_TRAIN_FIELDS = ("dataset", "epochs", "batch_size", "image_size", "channels", "latent_dim",
+                 "width", "lr_g", "lr_d", "beta1", "beta2", "device", "precision", "seed",
+                 "limit", "log_every", "checkpoint_every", "data_root")
+
+
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    cfg = TrainConfig(model=args.model, dataset=args.dataset, epochs=args.epochs,
-                      batch_size=args.batch_size, image_size=args.image_size,
-                      channels=args.channels, device=args.device, seed=args.seed,
-                      limit=args.limit, checkpoint_every=args.checkpoint_every,
-                      data_root=args.data_root, log_every=args.log_every,
-                      fast=not args.no_fast, precision=args.precision)
-    for name in ("latent_dim", "width", "lr_g", "lr_d", "beta1", "beta2"):
+    """Defaults, then the family's preferred values, then what the user typed."""
+    cfg = TrainConfig(model=args.model)
+    family = cfg.family
+    for name, value in family.defaults.items():
+        setattr(cfg, name, value)
+    if args.lr is not None:
+        cfg.lr_g = cfg.lr_d = args.lr
+    for name in _TRAIN_FIELDS:
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
-    if args.lr is not None:
-        cfg.lr_g = cfg.lr_d = args.lr
+    cfg.fast = not args.no_fast
+    for spec in _all_options():
+        value = getattr(args, spec.name, None)
+        if value is None:
+            continue
+        if family.option(spec.name) is None:
+            raise UsageError(f"{spec.flag} does not apply to a {family.title} model.")
+        cfg.extras[spec.name] = value
     return cfg.validate()
+
+
+def _all_options() -> list[OptionSpec]:
+    """Every family-only option once (the first family to declare a name describes it)."""
+    seen: dict[str, OptionSpec] = {}
+    for family in families.all_families():
+        for spec in family.options:
+            seen.setdefault(spec.name, spec)
+    return list(seen.values())
+
+
+def _add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """One flag per family-only option; which families take it is in its help."""
+    for spec in _all_options():
+        owners = ", ".join(f.name for f in families.all_families() if f.option(spec.name))
+        help_text = f"{spec.help} ({owners}; default {spec.default})"
+        if spec.kind is bool:
+            parser.add_argument(spec.flag, action="store_const", const=True, default=None,
+                                help=help_text)
+        else:
+            parser.add_argument(spec.flag, type=spec.kind, default=None,
+                                choices=spec.choices or None, help=help_text)
 
 
 def _run_trainer(make: Callable[[TrainingControl, list[TrainingCallback]], Trainer]) -> int:
@@ -363,12 +399,16 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--model", choices=families.names(), default=d.model,
                        help=", ".join(f"{f.name}: {f.description}"
                                       for f in families.all_families()))
-    train.add_argument("--dataset", default=d.dataset,
-                       help=f"{', '.join(BUILTIN_DATASETS)}, or a folder of images")
-    train.add_argument("--epochs", type=int, default=d.epochs)
-    train.add_argument("--batch-size", type=int, default=d.batch_size)
-    train.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=d.image_size)
-    train.add_argument("--channels", type=int, choices=(1, 3), default=d.channels,
+    train.add_argument("--dataset", default=None,
+                       help=f"{', '.join(BUILTIN_DATASETS)}, or a folder of images "
+                            f"(default {d.dataset})")
+    train.add_argument("--epochs", type=int, default=None,
+                       help=f"default {d.epochs}")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help=f"default {d.batch_size}")
+    train.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=None,
+                       help=f"default {d.image_size}")
+    train.add_argument("--channels", type=int, choices=(1, 3), default=None,
                        help="force greyscale (1) or colour (3); default follows the data")
     train.add_argument("--latent-dim", type=int, default=None,
                        help=f"latent vector size (default {d.latent_dim})")
@@ -379,21 +419,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--lr-d", type=float, default=None, help=f"default {d.lr_d}")
     train.add_argument("--beta1", type=float, default=None, help=f"default {d.beta1}")
     train.add_argument("--beta2", type=float, default=None, help=f"default {d.beta2}")
-    train.add_argument("--device", choices=DEVICES, default=d.device)
-    train.add_argument("--precision", choices=PRECISIONS, default=d.precision,
-                       help="auto: bf16 where the CPU/GPU runs it natively (fp16 on older "
-                            "GPUs), else fp32")
+    train.add_argument("--device", choices=DEVICES, default=None,
+                       help=f"default {d.device}")
+    train.add_argument("--precision", choices=PRECISIONS, default=None,
+                       help="auto (default): bf16 where the CPU/GPU runs it natively (fp16 on "
+                            "older GPUs), else fp32")
     train.add_argument("--no-fast", action="store_true",
                        help="plain eager fp32: no mixed precision, channels_last or CUDA graph")
-    train.add_argument("--seed", type=int, default=d.seed)
-    train.add_argument("--limit", type=int, default=d.limit, help="use at most N images")
-    train.add_argument("--log-every", type=int, default=d.log_every,
-                       help="steps between metric read-backs")
-    train.add_argument("--checkpoint-every", type=int, default=d.checkpoint_every,
+    train.add_argument("--seed", type=int, default=None,
+                       help=f"default {d.seed}")
+    train.add_argument("--limit", type=int, default=None, help="use at most N images (0: all)")
+    train.add_argument("--log-every", type=int, default=None,
+                       help=f"steps between metric read-backs (default {d.log_every})")
+    train.add_argument("--checkpoint-every", type=int, default=None,
                        help="also checkpoint every N steps (default: every epoch)")
-    train.add_argument("--data-root", default=d.data_root,
-                       help="folder for torchvision data sets")
+    train.add_argument("--data-root", default=None,
+                       help="folder for torchvision data sets (default: the app's data folder)")
     train.add_argument("--out", default=None, help="runs folder (default: your data folder)")
+    _add_option_flags(train)
     train.set_defaults(func=cmd_train)
 
     resume = sub.add_parser("resume", help="continue a run from its last checkpoint")
