@@ -14,9 +14,21 @@ APP_NAME = "aigc-studio"
 HOME_ENV = "AIGC_STUDIO_HOME"
 
 
+def resources_root() -> Path:
+    """The folder of shipped assets, wherever this copy of the app runs from.
+
+    A wheel and a PyInstaller bundle hold it inside the package (``aigc_studio/resources``,
+    where setup.py installs the repository's top-level ``resources/``); a source checkout or
+    an editable install reads the top-level ``resources/`` itself.
+    """
+    package = Path(__file__).resolve().parent
+    installed = package / "resources"
+    return installed if installed.is_dir() else package.parent / "resources"
+
+
 def resource_path(*parts: str) -> Path:
-    """A file shipped with the package (``aigc_studio/resources/...``)."""
-    return Path(__file__).resolve().parent.joinpath("resources", *parts)
+    """A file shipped with the app (``resources/...``), e.g. ``resource_path("icons", "x.png")``."""
+    return resources_root().joinpath(*parts)
 
 
 def app_home() -> Path:

@@ -2,7 +2,7 @@
 
     python packaging/make_icons.py
 
-writes ``aigc_studio/resources/icons/``:
+writes ``resources/icons/``:
 
 - ``aigc-studio.png``  1024x1024, the source image (drawn here with Pillow, deterministic);
 - ``aigc-studio.ico``  Windows (16-256 px in one file), used by the PyInstaller spec;
@@ -24,7 +24,7 @@ from pathlib import Path
 from PIL import Image, ImageChops, ImageDraw, ImageFilter
 
 ROOT = Path(__file__).resolve().parent.parent
-ICON_DIR = ROOT / "aigc_studio" / "resources" / "icons"
+ICON_DIR = ROOT / "resources" / "icons"
 NAME = "aigc-studio"
 SIZE = 1024
 ICO_SIZES = [(16, 16), (24, 24), (32, 32), (48, 48), (64, 64), (128, 128), (256, 256)]

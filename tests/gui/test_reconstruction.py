@@ -16,13 +16,10 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
+from aigc_studio.core.quality import INFERNO_LUT, error_heatmap
 from aigc_studio.engine.inference import LoadedModel, load_model, reconstruct
-from aigc_studio.gui.reconstruction import (
-    INFERNO_LUT,
-    ReconstructionPanel,
-    ResultsModel,
-    error_heatmap,
-)
+from aigc_studio.gui.panels.reconstruct.panel import ReconstructionPanel
+from aigc_studio.gui.panels.reconstruct.table import ResultsModel
 
 TIMEOUT_MS = 60_000
 
@@ -185,7 +182,7 @@ def test_dropped_folder_loads_in_the_background(qtbot, ready: ReconstructionPane
     panel = ready
     folder = tmp_path / "digits"
     (folder / "sub").mkdir(parents=True)
-    digits = np.load(Path(__file__).parents[2] / "aigc_studio/resources/data/mnist_5k.npz")
+    digits = np.load(Path(__file__).parents[2] / "resources/data/mnist_5k.npz")
     for i in range(30):
         where = folder / "sub" if i % 3 == 0 else folder
         Image.fromarray(digits["images"][i]).save(where / f"digit_{i:02d}.png")

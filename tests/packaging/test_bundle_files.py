@@ -19,7 +19,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGING = ROOT / "packaging"
-ICONS = ROOT / "aigc_studio" / "resources" / "icons"
+ICONS = ROOT / "resources" / "icons"
 WORKFLOW = ROOT / ".github" / "workflows" / "build.yml"
 
 
