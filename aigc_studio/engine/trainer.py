@@ -167,7 +167,7 @@ class Trainer:
         if self._resume_state is not None:
             self._restore(self._resume_state)
         self.step_fn: TrainStep = family.make_step(
-            nets, optims, StepContext(self.accel, cfg.batch_size, self.noise_gen))
+            nets, optims, StepContext(self.accel, cfg.batch_size, self.noise_gen, cfg))
         if self._resume_state is not None and self._resume_state.get("scaler"):
             self.step_fn.load_scaler(self._resume_state["scaler"])
         self.runner = StepRunner(self.step_fn, len(self.metric_names), self.source, self.accel,

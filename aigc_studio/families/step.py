@@ -32,6 +32,7 @@ class StepContext:
     accel: StepAcceleration
     batch_size: int
     noise_gen: torch.Generator  # device generator for noise drawn inside the step
+    config: Any = None  # the run's TrainConfig: family options (``config.option("beta")``)
 
 
 class TrainStep:
