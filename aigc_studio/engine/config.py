@@ -108,6 +108,9 @@ class TrainConfig:
             problem = spec.check(value)
             if problem:
                 raise ConfigError(problem)
+        problem = family.validate_options(self)  # combinations, e.g. --n-critic without WGAN
+        if problem:
+            raise ConfigError(problem)
 
     def option(self, name: str) -> Any:
         """A family-only setting: the run's value, or the family's default."""

@@ -180,8 +180,9 @@ class Trainer:
 
     @property
     def metric_names(self) -> tuple[str, ...]:
-        """The per-step metrics, in the order the family's step returns them."""
-        return self.family.step_metrics
+        """The per-step metrics, in the order the family's step returns them (they may
+        depend on the run's options, e.g. a GAN's loss)."""
+        return self.family.step_metric_names(self.config)
 
     def _class_count(self) -> int:
         """Classes the networks are conditioned on: the data's, for a conditional run; else 0."""

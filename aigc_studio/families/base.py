@@ -41,6 +41,9 @@ class MetricSpec:
     higher_is_better: bool | None = None  # None: neither (a loss of a game, a probability)
     color: str = "#4c8bf5"
     description: str = ""
+    # recorded only when each named option has one of the listed values, e.g.
+    # (("loss", ("wgan-gp",)),); empty: always recorded
+    only_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,40 @@ class ModelFamily:
     defaults: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig values it prefers
     uses_lr_d: bool = False  # a second optimizer driven by lr_d
     options: tuple[OptionSpec, ...] = ()  # family-only settings, kept in TrainConfig.extras
+    # cross-option rules: extras -> None, or the sentence saying which combination is refused
+    check_options: Callable[[Mapping[str, Any]], str | None] | None = None
 
     @property
     def step_metrics(self) -> tuple[str, ...]:
-        """Names of the per-step metrics, in the order the step returns them."""
+        """Names of every per-step metric the family declares (any configuration)."""
         return tuple(m.name for m in self.metrics if m.axis == "step")
+
+    def option_value(self, extras: Mapping[str, Any], name: str) -> Any:
+        """A family option's value in ``extras``, or its default (None when undeclared)."""
+        spec = self.option(name)
+        return extras.get(name, spec.default if spec else None)
+
+    def records(self, metric: MetricSpec, extras: Mapping[str, Any]) -> bool:
+        """True when a run with these settings records ``metric`` (its ``only_when`` holds)."""
+        return all(self.option_value(extras, name) in allowed
+                   for name, allowed in metric.only_when)
+
+    def step_metric_names(self, config: Any) -> tuple[str, ...]:
+        """The per-step metrics a run of ``config`` records, in the order its step returns
+        them (a WGAN critic reports a Wasserstein estimate where a BCE GAN reports D(x))."""
+        extras = config.extras
+        return tuple(m.name for m in self.metrics
+                     if m.axis == "step" and self.records(m, extras))
+
+    def plots_for(self, config: Any) -> tuple[PlotSpec, ...]:
+        """The plots a run of ``config`` fills: those with at least one recorded metric."""
+        extras = config.extras
+        used = {m.group for m in self.metrics if self.records(m, extras)}
+        return tuple(p for p in self.plots if p.key in used)
+
+    def validate_options(self, config: Any) -> str | None:
+        """None when the family's options fit together, else the sentence saying why not."""
+        return self.check_options(config.extras) if self.check_options else None
 
     def metric(self, name: str) -> MetricSpec | None:
         """The spec of one of this family's metrics, or None."""
@@ -199,8 +231,13 @@ class FamilyImpl:
         return []
 
     # ------------------------------------------------------------------ inference
-    def decode(self, net: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        """Latents (N, latent_dim) -> images in [-1, 1] (families that sample or encode)."""
+    def decode(self, net: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """Latents (N, latent_dim) -> images in [-1, 1] (families that sample or encode).
+
+        ``labels`` (int64 (N,)) are the classes a conditional network draws; None lets the
+        network choose (unconditional families ignore them).
+        """
         raise NotImplementedError(f"{self.family.title} has no decoder")
 
     def reconstruct(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
