@@ -77,10 +77,11 @@ def metric_spec(name: str) -> MetricSpec | None:
 
 def _register_builtin() -> None:
     # the registry lines: one per family
-    from aigc_studio.families import autoencoder, dcgan
+    from aigc_studio.families import autoencoder, dcgan, vae
 
     register(dcgan.FAMILY)
     register(autoencoder.FAMILY)
+    register(vae.FAMILY)
 
 
 _register_builtin()

@@ -10,9 +10,10 @@ import torch
 from torch import nn
 
 from aigc_studio.core.datasets import to_unit_range
-from aigc_studio.core.grid import make_grid, to_uint8_images
+from aigc_studio.core.grid import to_uint8_images
 from aigc_studio.families.autoencoder.networks import ConvAutoencoder
-from aigc_studio.families.base import FamilyImpl
+from aigc_studio.families.codecs import EncoderDecoderImpl
+from aigc_studio.families.grids import originals_over_reconstructions
 from aigc_studio.families.step import (
     AdamFactory,
     StepAcceleration,
@@ -40,21 +41,7 @@ class AutoencoderStep(TrainStep):
         return loss.detach()[None]
 
 
-def rows_of(images: np.ndarray, per_row: int) -> list[np.ndarray]:
-    """Split (N, H, W, C) into consecutive rows of ``per_row`` images."""
-    return [images[i:i + per_row] for i in range(0, len(images), per_row)]
-
-
-def originals_over_reconstructions(originals: np.ndarray, recons: np.ndarray,
-                                   per_row: int = 8) -> np.ndarray:
-    """A grid of alternating rows: originals, then their reconstructions below."""
-    rows: list[np.ndarray] = []
-    for top, bottom in zip(rows_of(originals, per_row), rows_of(recons, per_row), strict=True):
-        rows += [top, bottom]
-    return make_grid(np.concatenate(rows), ncols=per_row)
-
-
-class AutoencoderImpl(FamilyImpl):
+class AutoencoderImpl(EncoderDecoderImpl):
     """The autoencoder family: encodes and decodes, so it reconstructs dropped images."""
 
     def build_networks(self, config: Any, channels: int, num_classes: int = 0
@@ -86,17 +73,3 @@ class AutoencoderImpl(FamilyImpl):
             net.train()
         return originals_over_reconstructions(to_uint8_images(real.cpu().numpy()),
                                               to_uint8_images(recon))
-
-    def decode(self, net: nn.Module, z: torch.Tensor) -> torch.Tensor:
-        return net.decode(z)
-
-    def encode(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return net.encode(x)
-
-    def reconstruct(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
-        return net(x)
-
-    def export_example(self, config: Any, channels: int) -> tuple[torch.Tensor,
-                                                                  tuple[str, str]]:
-        size = config.image_size
-        return torch.rand(2, channels, size, size) * 2 - 1, ("image", "reconstruction")

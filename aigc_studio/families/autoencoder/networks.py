@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from aigc_studio.families.layers import dcgan_init, stride2_stages
+from aigc_studio.families.layers import (
+    dcgan_init,
+    decoder_stages,
+    encoder_stages,
+    stride2_stages,
+)
 
 
 class ConvAutoencoder(nn.Module):
@@ -16,25 +21,11 @@ class ConvAutoencoder(nn.Module):
         super().__init__()
         stages = stride2_stages(image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
-        enc: list[nn.Module] = []
-        c_in, c_out = channels, width
-        for _ in range(stages):
-            # (N, c_in, H, W) -> (N, c_out, H/2, W/2)
-            enc += [nn.Conv2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
-                    nn.LeakyReLU(0.2, inplace=True)]
-            c_in, c_out = c_out, c_out * 2
-        self._top = c_in  # channels at the 4x4 bottleneck
-        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(c_in * 16, latent_dim))
-        self.project = nn.Sequential(nn.Linear(latent_dim, c_in * 16), nn.ReLU(True))
-        dec: list[nn.Module] = []
-        for _ in range(stages - 1):
-            # (N, C, H, W) -> (N, C/2, 2H, 2W)
-            dec += [nn.ConvTranspose2d(c_in, c_in // 2, 4, 2, 1, bias=False),
-                    nn.BatchNorm2d(c_in // 2), nn.ReLU(True)]
-            c_in //= 2
-        # (N, width, S/2, S/2) -> (N, channels, S, S)
-        dec += [nn.ConvTranspose2d(c_in, channels, 4, 2, 1), nn.Tanh()]
-        self.decoder_net = nn.Sequential(*dec)
+        enc, top = encoder_stages(channels, width, stages)
+        self._top = top  # channels at the 4x4 bottleneck
+        self.encoder = nn.Sequential(*enc, nn.Flatten(), nn.Linear(top * 16, latent_dim))
+        self.project = nn.Sequential(nn.Linear(latent_dim, top * 16), nn.ReLU(True))
+        self.decoder_net = nn.Sequential(*decoder_stages(top, channels, stages))
         self.apply(dcgan_init)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
