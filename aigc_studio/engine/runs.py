@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aigc_studio import __version__
+from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.atomic import atomic_write_bytes, clean_temp_files
 from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.errors import RunError
@@ -60,6 +61,7 @@ class RunInfo:
     damaged: str | None = None
     has_checkpoint: bool = False
     status: str = ""
+    best: tuple[str, float, int] | None = None  # (score key, value, epoch): best sample quality
 
 
 def is_run_dir(path: Path) -> bool:
@@ -232,11 +234,20 @@ def read_run(path: Path) -> RunInfo:
     epochs = [r for r in records if r.get("kind") == "epoch"]
     if epochs:
         info.epochs_done = int(epochs[-1].get("epoch", 0))
+        info.best = quality_metrics.best_of(epochs)
     steps = [r for r in records if r.get("kind") == "step"]
     if steps:
-        info.last_metrics = {k: float(v) for k, v in steps[-1].items()
-                             if k in ("loss_d", "loss_g", "d_real", "d_fake", "loss_recon")}
+        info.last_metrics = metric_values(steps[-1])
     return info
+
+
+RECORD_KEYS = frozenset({"kind", "epoch", "step", "images_per_s", "seconds", "event", "message"})
+
+
+def metric_values(record: dict[str, Any]) -> dict[str, float]:
+    """The metrics of one record: every number that is not bookkeeping (open metrics)."""
+    return {k: float(v) for k, v in record.items()
+            if k not in RECORD_KEYS and isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
