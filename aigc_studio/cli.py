@@ -42,7 +42,8 @@ from aigc_studio.logs import log_user_error, setup_logging
 if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
 
-COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "interpolate")
+COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "interpolate",
+            "map", "evaluate")
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
 
@@ -164,7 +165,7 @@ def stop_on_signals(control: TrainingControl) -> Iterator[None]:
 # TrainConfig fields a train flag sets directly (flag = --field-with-dashes)
 _TRAIN_FIELDS = ("dataset", "epochs", "batch_size", "image_size", "channels", "latent_dim",
                  "width", "lr_g", "lr_d", "beta1", "beta2", "device", "precision", "seed",
-                 "limit", "log_every", "checkpoint_every", "data_root")
+                 "limit", "log_every", "checkpoint_every", "data_root", "eval_samples")
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
@@ -250,7 +251,7 @@ def cmd_sample(args: argparse.Namespace) -> int:
     caps = model.capabilities
     if not (caps.samples or caps.encodes):
         raise AigcError(wrong_kind(model, "samples", "sampling"))
-    images = sample(model, args.n, args.seed)
+    images = sample(model, args.n, args.seed, args.class_index)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":
         _ensure_parent(target)
@@ -333,6 +334,50 @@ def cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _epoch_list(text: str) -> list[int] | None:
+    """``--epochs``: "all" (None) or a comma-separated list of epoch numbers."""
+    if text.strip().lower() == "all":
+        return None
+    try:
+        epochs = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        epochs = []
+    if not epochs or min(epochs) < 1:
+        raise UsageError(f"--epochs must be 'all' or epoch numbers like 1,5,10, not {text!r}.")
+    return epochs
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Sample-quality scores of a run's per-epoch weights (or one file), with baselines."""
+    import json
+
+    from aigc_studio.metrics.sample_quality import (
+        evaluate_weights,
+        evaluation_report,
+        weights_to_evaluate,
+    )
+
+    if args.n is not None and not 20 <= args.n <= 100_000:
+        raise UsageError(f"--n must be from 20 to 100000, not {args.n}.")
+    files = weights_to_evaluate(Path(args.run), _epoch_list(args.epochs))
+    report = evaluation_report(*evaluate_weights(files, args.n))
+    if args.json:
+        out(json.dumps(report, indent=2))
+        return 0
+    keys = [report["features"]["key"], "precision", "recall", "density", "coverage"]
+    out(f"{report['features']['label']}: {report['features']['description']}.")
+    out(f"{report['n']} images per set; precision/recall/density/coverage in the same features "
+        "(k = 5).")
+    if report["note"]:
+        out(f"Note: {report['note']}.")
+    out(f"{'':<14}" + "".join(f"{k:>11}" for k in keys))
+    rows = [(f"epoch {e['epoch']}", e) for e in report["epochs"]]
+    rows += [("real vs real", report["baselines"]["real"]), ("noise", report["baselines"]["noise"])]
+    for label, values in rows:
+        out(f"{label:<14}" + "".join(f"{values[k]:>11.3f}" for k in keys))
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     """Export the model's inference network as safetensors or ONNX."""
     from aigc_studio.engine.export import export_model, onnx_max_difference
@@ -359,7 +404,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
         raise UsageError(f"--scale must be from 1 to 32, not {args.scale}.")
     explorer = Explorer(load_model(args.model_path))
     frames = upscale(explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
-                                            spherical=args.slerp), args.scale)
+                                            spherical=args.slerp, class_index=args.class_index),
+                     args.scale)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".gif":
         _ensure_parent(target)
@@ -368,6 +414,26 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
     else:
         save_frames(frames, target)
         out(f"Wrote {len(frames)} PNG frames to {target}")
+    return 0
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """The latent map: the run's images encoded as points beside the decoder's grid."""
+    from aigc_studio.engine.inference import load_model
+    from aigc_studio.engine.latent_map import build_latent_map, render_map_png
+
+    if args.grid < 2 or args.grid > 64:
+        raise UsageError(f"--grid must be from 2 to 64, not {args.grid}.")
+    if args.limit < 2 or args.limit > 100_000:
+        raise UsageError(f"--limit must be from 2 to 100000, not {args.limit}.")
+    target = Path(args.out).expanduser()
+    _ensure_parent(target)
+    latent_map = build_latent_map(load_model(args.model_path), limit=args.limit)
+    render_map_png(latent_map, target, grid=args.grid)
+    if latent_map.note:
+        out(latent_map.note)
+    out(f"Wrote the latent map of {len(latent_map.coords)} images and a {args.grid} x "
+        f"{args.grid} decoded grid to {target}")
     return 0
 
 
@@ -384,6 +450,13 @@ def _ensure_parent(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- parser
+def _add_class_flag(parser: argparse.ArgumentParser) -> None:
+    """``--class``: the class a conditional model draws, by index or by name."""
+    parser.add_argument("--class", dest="class_index", default=None, metavar="CLASS",
+                        help="draw this class (an index or a class name; class-conditional "
+                             "models only)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -435,6 +508,9 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also checkpoint every N steps (default: every epoch)")
     train.add_argument("--data-root", default=None,
                        help="folder for torchvision data sets (default: the app's data folder)")
+    train.add_argument("--eval-samples", type=int, default=None,
+                       help="images per set for the sample-quality scores after each epoch "
+                            f"(0: off; default {d.eval_samples})")
     train.add_argument("--out", default=None, help="runs folder (default: your data folder)")
     _add_option_flags(train)
     train.set_defaults(func=cmd_train)
@@ -448,6 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
     samp.add_argument("model_path", metavar="RUN_OR_CHECKPOINT")
     samp.add_argument("--n", type=int, default=64)
     samp.add_argument("--seed", type=int, default=0)
+    _add_class_flag(samp)
     samp.add_argument("--out", required=True, help="grid.png, or a folder for one PNG each")
     samp.set_defaults(func=cmd_sample)
 
@@ -460,6 +537,14 @@ def build_parser() -> argparse.ArgumentParser:
     lst = sub.add_parser("runs", help="list runs")
     lst.add_argument("--root", default=None, help="runs folder (default: your data folder)")
     lst.set_defaults(func=cmd_runs)
+
+    ev = sub.add_parser("evaluate", help="sample-quality scores of a run's epochs, with baselines")
+    ev.add_argument("run", metavar="RUN_OR_CHECKPOINT")
+    ev.add_argument("--epochs", default="all", help="'all' (default) or a list such as 1,5,10")
+    ev.add_argument("--n", type=int, default=None,
+                    help="images per set (default: the run's --eval-samples)")
+    ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    ev.set_defaults(func=cmd_evaluate)
 
     exp = sub.add_parser("export", help="export a model as safetensors or ONNX")
     exp.add_argument("run", metavar="RUN_OR_CHECKPOINT")
@@ -474,8 +559,17 @@ def build_parser() -> argparse.ArgumentParser:
     walk.add_argument("--slerp", action="store_true", help="spherical instead of linear")
     walk.add_argument("--fps", type=float, default=12.0)
     walk.add_argument("--scale", type=int, default=4, help="enlarge each frame N times")
+    _add_class_flag(walk)
     walk.add_argument("--out", required=True, help="walk.gif, or a folder for PNG frames")
     walk.set_defaults(func=cmd_interpolate)
+
+    lmap = sub.add_parser("map", help="draw the latent map of a model that encodes")
+    lmap.add_argument("model_path", metavar="RUN_OR_CHECKPOINT")
+    lmap.add_argument("--out", required=True, help="map.png")
+    lmap.add_argument("--grid", type=int, default=20, help="decoded images per side (default 20)")
+    lmap.add_argument("--limit", type=int, default=2000,
+                      help="data-set images drawn as points (default 2000)")
+    lmap.set_defaults(func=cmd_map)
     return parser
 
 
