@@ -19,7 +19,7 @@ from aigc_studio.core.atomic import atomic_write_with
 from aigc_studio.core.grid import make_grid, save_png
 from aigc_studio.core.latent import path, principal_directions, seed_vector, seed_vectors
 from aigc_studio.engine import runs
-from aigc_studio.engine.inference import LoadedModel, decode, load_model
+from aigc_studio.engine.inference import LoadedModel, class_labels, decode, load_model
 from aigc_studio.errors import AigcError
 
 
@@ -33,6 +33,7 @@ class RenderRequest:
     offsets: tuple[tuple[int, float], ...] = ()
     pca: tuple[tuple[int, float], ...] = ()
     serial: int = 0  # increases with every request; lets a worker drop stale ones
+    class_index: int | None = None  # the class a conditional model draws (None: its choice)
 
 
 @dataclass
@@ -63,7 +64,8 @@ class Explorer:
 
     def render(self, request: RenderRequest) -> np.ndarray:
         """One image (count 1) or a grid, as uint8 (H, W, 3)."""
-        images = decode(self.model, self.latents(request))
+        images = decode(self.model, self.latents(request),
+                        class_labels(self.model, request.class_index, request.count))
         return images[0] if request.count == 1 else make_grid(images)
 
     def directions(self, k: int = 8, samples: int = 2000, seed: int = 0
@@ -82,11 +84,13 @@ class Explorer:
             self._directions, self._scales = principal_directions(feats, z.numpy(), k)
         return self._directions, self._scales
 
-    def interpolation(self, seed_a: int, seed_b: int, steps: int, *, spherical: bool = True
-                      ) -> np.ndarray:
-        """Frames walking from seed A to seed B: uint8 (steps, H, W, 3)."""
+    def interpolation(self, seed_a: int, seed_b: int, steps: int, *, spherical: bool = True,
+                      class_index: int | str | None = None) -> np.ndarray:
+        """Frames walking from seed A to seed B: uint8 (steps, H, W, 3), all of one class when
+        a conditional model is given one."""
         a, b = seed_vector(seed_a, self.latent_dim), seed_vector(seed_b, self.latent_dim)
-        return decode(self.model, path(a, b, steps, spherical=spherical))
+        return decode(self.model, path(a, b, steps, spherical=spherical),
+                      class_labels(self.model, class_index, steps))
 
 
 def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8

@@ -28,7 +28,7 @@ from aigc_studio.engine.checkpoint import (
     load_weights,
 )
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.errors import CheckpointError
+from aigc_studio.errors import AigcError, CheckpointError
 from aigc_studio.families.base import Capabilities, ModelFamily
 
 
@@ -143,18 +143,55 @@ def latent_batch(model: LoadedModel, n: int, seed: int) -> torch.Tensor:
     return seed_vectors(seed, n, model.config.latent_dim)
 
 
-def decode(model: LoadedModel, z: torch.Tensor) -> np.ndarray:
-    """Latent vectors (N, latent_dim) -> uint8 images (N, H, W, 3)."""
+def resolve_class(model: LoadedModel, which: int | str | None) -> int | None:
+    """The class a user asked for (an index or a class name) as an index; None stays None.
+
+    One sentence when the model is not conditional or the class does not exist (naming the
+    classes it knows).
+    """
+    if which is None:
+        return None
+    names = model.class_names
+    if not names:
+        raise AigcError(f"{model.source.name} is not class-conditional, so --class does not "
+                        "apply; train one with --conditional to choose a class.")
+    if isinstance(which, str) and which in names:
+        return names.index(which)
+    try:
+        index = int(which)
+    except ValueError:
+        index = -1
+    if not 0 <= index < len(names):
+        listed = ", ".join(f"{i} ({n})" if n != str(i) else n for i, n in enumerate(names))
+        raise AigcError(f"Class {which!r} is not one of the model's classes: {listed}.")
+    return index
+
+
+def class_labels(model: LoadedModel, which: int | str | None, n: int) -> torch.Tensor | None:
+    """``n`` copies of the asked-for class (int64), or None when no class was asked for."""
+    index = resolve_class(model, which)
+    return None if index is None else torch.full((n,), index, dtype=torch.long)
+
+
+def decode(model: LoadedModel, z: torch.Tensor, labels: torch.Tensor | None = None
+           ) -> np.ndarray:
+    """Latent vectors (N, latent_dim) -> uint8 images (N, H, W, 3).
+
+    ``labels`` (N,) are the classes a conditional model draws (None: its own choice).
+    """
     device = next(model.net.parameters()).device
+    impl = model.family.impl
     with torch.no_grad():
         z = z.to(device)
-        out = model.family.impl.decode(model.net, z)
+        out = (impl.decode(model.net, z) if labels is None else
+               impl.decode(model.net, z, labels.to(device)))
     return to_uint8_images(out.float().cpu().numpy())
 
 
-def sample(model: LoadedModel, n: int, seed: int) -> np.ndarray:
-    """``n`` generated images as uint8 (N, H, W, 3)."""
-    return decode(model, latent_batch(model, n, seed))
+def sample(model: LoadedModel, n: int, seed: int, class_index: int | str | None = None
+           ) -> np.ndarray:
+    """``n`` generated images as uint8 (N, H, W, 3), all of one class when one is given."""
+    return decode(model, latent_batch(model, n, seed), class_labels(model, class_index, n))
 
 
 @dataclass
