@@ -1,8 +1,8 @@
 """Safe image loading: the one place where files from a user's disk become pixel arrays.
 
 Every image the studio reads (a training folder, a file dropped on the window, the CLI's
-``reconstruct``) goes through :func:`prepare_image` or :func:`load_folder`, so the rules of
-RELIABILITY.md rows 5-13 hold everywhere:
+``reconstruct``) goes through :func:`prepare_image` or :func:`load_folder`, so these rules hold
+everywhere:
 
 * only an allowlist of formats is ever opened (no PSD/FITS/EPS/... decoders, whatever the name);
 * the pixel count is checked from the header before any pixel is decoded;

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -67,6 +68,9 @@ class EpochResult:
     scores: Mapping[str, float] = field(default_factory=dict)  # per-epoch metrics (quality)
 
 
+EndStatus = Literal["finished", "stopped"]
+
+
 @dataclass(frozen=True)
 class TrainEnd:
     """Sent once when ``fit`` returns: ``status`` is "finished" or "stopped".
@@ -75,7 +79,7 @@ class TrainEnd:
     :class:`aigc_studio.errors.AigcError` instead, after writing what it could.
     """
 
-    status: str
+    status: EndStatus
     epoch: int  # last completed epoch
     step: int
     run_dir: Path | None

@@ -31,6 +31,7 @@ from aigc_studio.core.device import describe_device, resolve_device, use_trainin
 from aigc_studio.core.grid import save_png
 from aigc_studio.engine import runs
 from aigc_studio.engine.callbacks import (
+    EndStatus,
     EpochResult,
     RunStarted,
     StepMetrics,
@@ -298,9 +299,11 @@ class Trainer:
         notes = tuple([*self.data.notes] + ([f"{len(self.data.skipped)} files skipped"]
                                             if self.data.skipped else []))
         self._emit("on_start", RunStarted(
-            self.run_dir, self.device_label, cfg.model, self.data.name,
-            len(self.data), len(self.data.skipped), spe, spe * cfg.epochs, p.epoch + 1, p.step,
-            cfg.epochs, notes))
+            run_dir=self.run_dir, device=self.device_label, model=cfg.model,
+            dataset=self.data.name, num_images=len(self.data),
+            skipped_images=len(self.data.skipped), steps_per_epoch=spe,
+            total_steps=spe * cfg.epochs, start_epoch=p.epoch + 1, start_step=p.step,
+            epochs=cfg.epochs, notes=notes))
         log.info("Training %s on %s (%d images) on %s, run %s", cfg.model, self.data.name,
                  len(self.data), self.device_label, self.run_dir)
         if self.accel.note:
@@ -454,7 +457,6 @@ class Trainer:
         self._epoch_sums, self._epoch_count = {}, 0
         imgs_per_s = self.source.steps_per_epoch * self.config.batch_size / max(seconds, 1e-9)
         grid = self.render_grid()
-        warnings = self._health_warnings(means)
         sample = None
         if self.save and self.run_dir is not None:
             sample = runs.sample_path(self.run_dir, epoch)
@@ -465,6 +467,7 @@ class Trainer:
             self._guard_write(lambda: save_weights(
                 weights, net.state_dict(), self.config, **self.weights_meta(epoch)), weights)
         scores = self._epoch_scores(epoch)
+        warnings = self._health_warnings(means, scores)
         record = {"kind": "epoch", "epoch": epoch, "step": self.progress.step, **means, **scores,
                   "seconds": round(seconds, 3), "images_per_s": round(imgs_per_s, 1)}
         self._write_records([record] + [{"kind": "event", "event": "warning", "epoch": epoch,
@@ -510,11 +513,13 @@ class Trainer:
                 self._warn(f"The quality metric {type(metric).__name__} is off for this run: "
                            f"{exc}")
 
-    def _health_warnings(self, means: dict[str, float]) -> list[str]:
+    def _health_warnings(self, means: dict[str, float],
+                         scores: dict[str, float]) -> list[str]:
         """The family's verdict on the epoch (a game one side wins, collapse...)."""
         return self.family.impl.health_warnings(HealthContext(
             means=means, epochs_done=self.progress.epoch, nets=self.models.nets,
-            fixed=self.fixed, device=self.device, real_spread=self._real_spread))
+            fixed=self.fixed, device=self.device, real_spread=self._real_spread,
+            scores=scores))
 
     # ------------------------------------------------------------------ checkpoints
     def _noise_source(self) -> torch.Generator:
@@ -565,10 +570,11 @@ class Trainer:
                               "epoch": self.progress.epoch + 1}])
         return self._finish("stopped")
 
-    def _finish(self, status: str) -> TrainEnd:
+    def _finish(self, status: EndStatus) -> TrainEnd:
         path = self._checkpoint() if status == "stopped" else (
             runs.last_checkpoint(self.run_dir) if self.run_dir else None)
-        end = TrainEnd(status, self.progress.epoch, self.progress.step, self.run_dir, path)
+        end = TrainEnd(status=status, epoch=self.progress.epoch, step=self.progress.step,
+                       run_dir=self.run_dir, checkpoint=path)
         self._emit("on_end", end)
         return end
 

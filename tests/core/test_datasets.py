@@ -117,7 +117,7 @@ def test_large_folder_streams_with_the_same_batches(tmp_path: Path,
 
 
 def test_a_folder_of_thousands_with_broken_files_loads_and_counts(tmp_path: Path) -> None:
-    """RELIABILITY row 11: thousands of files, some broken: every good one used, every bad
+    """Thousands of files, some broken: every good one used, every bad
     one skipped and counted with its reason."""
     root = tmp_path / "many"
     rng = np.random.default_rng(0)

@@ -1,4 +1,4 @@
-"""Tests for aigc_studio.core.images: RELIABILITY.md rows 5-13, on files made in tmp_path."""
+"""Tests for aigc_studio.core.images: hostile and odd image files, all made in tmp_path."""
 
 from __future__ import annotations
 
