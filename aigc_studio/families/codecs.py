@@ -13,7 +13,9 @@ from aigc_studio.families.base import FamilyImpl
 class EncoderDecoderImpl(FamilyImpl):
     """Inference for a net with ``encode``, ``decode`` and ``forward`` = reconstruction."""
 
-    def decode(self, net: nn.Module, z: torch.Tensor) -> torch.Tensor:
+    def decode(self, net: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """Latents -> images; ``labels`` are ignored (these families are unconditional)."""
         return net.decode(z)
 
     def encode(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
