@@ -19,6 +19,7 @@ BUILTIN_DATASETS = ("digits", "shapes", "mnist", "fashion-mnist", "cifar10")
 IMAGE_SIZES = (32, 64)
 DEVICES = ("auto", "cpu", "cuda", "mps")
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+DEFAULT_EVAL_SAMPLES = 1000  # per-epoch quality metric: images per set (<= 10 % of a CPU epoch)
 
 
 class ConfigError(ValueError):
@@ -48,6 +49,7 @@ class TrainConfig:
     log_every: int = 10  # steps between metric read-backs from the device
     checkpoint_every: int = 0  # steps between mid-epoch checkpoints (0: only at epoch end)
     limit: int = 0  # use at most this many images (0: all)
+    eval_samples: int = DEFAULT_EVAL_SAMPLES  # images per set for sample quality (0: off)
     data_root: str | None = None  # where torchvision data sets live (None: the app's data dir)
     extras: dict[str, Any] = field(default_factory=dict)
 
@@ -78,6 +80,7 @@ class TrainConfig:
         _positive_int("--log-every", self.log_every, 1, 100_000)
         _positive_int("--checkpoint-every", self.checkpoint_every, 0, 10**9)
         _positive_int("--limit", self.limit, 0, 10**9)
+        _positive_int("--eval-samples", self.eval_samples, 0, 100_000)
         _positive_int("--seed", self.seed, 0, 2**63 - 1)
         for name, value in (("--lr-g", self.lr_g), ("--lr-d", self.lr_d)):
             if not isinstance(value, (int, float)) or not 0 < value <= 1:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import torch
@@ -94,6 +94,8 @@ class HealthContext:
     fixed: torch.Tensor
     device: torch.device
     real_spread: float  # per-pixel std of real images, averaged (a scale for "all alike")
+    # the epoch's quality scores (metrics/), e.g. "recall", "coverage"; empty when they are off
+    scores: Mapping[str, float] = field(default_factory=dict)
 
 
 AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]

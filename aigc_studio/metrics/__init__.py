@@ -9,11 +9,11 @@ Implementations load lazily (``implementation = "module:Class"``), like model fa
 from __future__ import annotations
 
 import importlib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from aigc_studio.families.base import MetricSpec
+from aigc_studio.families.base import MetricSpec, PlotSpec
 
 if TYPE_CHECKING:  # pragma: no cover
     from aigc_studio.engine.trainer import Trainer
@@ -37,10 +37,13 @@ class EpochMetric:
     name: str
     specs: tuple[MetricSpec, ...]
     implementation: str  # "module:Class" of an EpochMetricImpl taking (config) in __init__
+    plots: tuple[PlotSpec, ...] = ()  # where the epoch-axis plot draws the specs (by group)
+    headline: tuple[str, ...] = ()  # keys that rank epochs (the run's "best"), first found wins
 
     def applies(self, config: Any) -> bool:
         """Whether a run with this config records the metric (its family samples, it is on)."""
-        return bool(config.family.capabilities.samples)
+        return bool(config.family.capabilities.samples) and \
+            int(getattr(config, "eval_samples", 1)) > 0
 
     def create(self, config: Any) -> EpochMetricImpl:
         module, _, cls = self.implementation.partition(":")
@@ -68,6 +71,27 @@ def for_config(config: Any) -> list[EpochMetric]:
     return [m for m in _REGISTRY.values() if m.applies(config)]
 
 
+def baseline_key(name: str, which: str) -> str:
+    """The key of a score's baseline: ``which`` is "real" (real vs real) or "noise"."""
+    return f"{name}_{which}"
+
+
+def best_of(records: Iterable[Mapping[str, Any]]) -> tuple[str, float, int] | None:
+    """(metric, value, epoch) of the best epoch record by the first headline score present."""
+    epochs = [r for r in records if r.get("kind") == "epoch"]
+    for metric in _REGISTRY.values():
+        for key in metric.headline:
+            scored = [(float(r[key]), int(r.get("epoch", 0))) for r in epochs
+                      if isinstance(r.get(key), (int, float))]
+            if not scored:
+                continue
+            s = spec(key)
+            sign = -1.0 if s and s.higher_is_better else 1.0
+            value, epoch = min(scored, key=lambda ve: (sign * ve[0], ve[1]))  # earliest on a tie
+            return key, value, epoch
+    return None
+
+
 def spec(name: str) -> MetricSpec | None:
     """The spec of a per-epoch metric by its key in metrics.jsonl."""
     for metric in _REGISTRY.values():
@@ -75,3 +99,13 @@ def spec(name: str) -> MetricSpec | None:
             if s.name == name:
                 return s
     return None
+
+
+def _register_builtin() -> None:
+    # the registry lines: one per per-epoch metric
+    from aigc_studio.metrics.quality_specs import SAMPLE_QUALITY
+
+    register(SAMPLE_QUALITY)
+
+
+_register_builtin()
