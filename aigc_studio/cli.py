@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import dataclasses
 import logging
 import math
 import signal
@@ -43,7 +44,7 @@ if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
 
 COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "interpolate",
-            "map", "evaluate")
+            "map", "evaluate", "info")
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
 
@@ -243,7 +244,8 @@ def cmd_resume(args: argparse.Namespace) -> int:
 def cmd_sample(args: argparse.Namespace) -> int:
     """Generate images by decoding latents for a seed (any family with a decoder)."""
     from aigc_studio.core.grid import make_grid, save_png
-    from aigc_studio.engine.inference import load_model, sample, wrong_kind
+    from aigc_studio.engine.inference import load_model, resolve_class, sample, wrong_kind
+    from aigc_studio.engine.provenance import for_model
 
     if args.n < 1 or args.n > 10_000:
         raise UsageError(f"--n must be from 1 to 10000, not {args.n}.")
@@ -252,15 +254,18 @@ def cmd_sample(args: argparse.Namespace) -> int:
     if not (caps.samples or caps.encodes):
         raise AigcError(wrong_kind(model, "samples", "sampling"))
     images = sample(model, args.n, args.seed, args.class_index)
+    stamp = for_model(model, kind="sample", seeds=(args.seed,),
+                      class_index=resolve_class(model, args.class_index), n=args.n)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":
         _ensure_parent(target)
-        save_png(make_grid(images), target)
+        save_png(make_grid(images), target, stamp)
         out(f"Wrote a grid of {args.n} samples to {target}")
     else:
         _make_dir(target)
         for i, image in enumerate(images):
-            save_png(image, target / f"sample_{i:04d}.png")
+            one = dataclasses.replace(stamp, seeds=(args.seed + i,), sampler={"n": 1})
+            save_png(image, target / f"sample_{i:04d}.png", one)
         out(f"Wrote {args.n} samples to {target}")
     return 0
 
@@ -396,23 +401,28 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """Walk the latent space from seed A to seed B: a GIF, or PNG frames in a folder."""
     from aigc_studio.engine.explore import Explorer, save_frames, save_gif, upscale
-    from aigc_studio.engine.inference import load_model
+    from aigc_studio.engine.inference import load_model, resolve_class
+    from aigc_studio.engine.provenance import for_model
 
     if args.steps < 2 or args.steps > 2000:
         raise UsageError(f"--steps must be from 2 to 2000, not {args.steps}.")
     if args.scale < 1 or args.scale > 32:
         raise UsageError(f"--scale must be from 1 to 32, not {args.scale}.")
-    explorer = Explorer(load_model(args.model_path))
+    model = load_model(args.model_path)
+    explorer = Explorer(model)
     frames = upscale(explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
                                             spherical=args.slerp, class_index=args.class_index),
                      args.scale)
+    stamp = for_model(model, kind="interpolation", seeds=tuple(args.seeds),
+                      class_index=resolve_class(model, args.class_index), steps=args.steps,
+                      path="slerp" if args.slerp else "linear", scale=args.scale)
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".gif":
         _ensure_parent(target)
-        save_gif(frames, target, fps=args.fps)
+        save_gif(frames, target, fps=args.fps, provenance=stamp.with_sampler(fps=args.fps))
         out(f"Wrote {len(frames)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
     else:
-        save_frames(frames, target)
+        save_frames(frames, target, stamp)
         out(f"Wrote {len(frames)} PNG frames to {target}")
     return 0
 
@@ -421,6 +431,7 @@ def cmd_map(args: argparse.Namespace) -> int:
     """The latent map: the run's images encoded as points beside the decoder's grid."""
     from aigc_studio.engine.inference import load_model
     from aigc_studio.engine.latent_map import build_latent_map, render_map_png
+    from aigc_studio.engine.provenance import for_model
 
     if args.grid < 2 or args.grid > 64:
         raise UsageError(f"--grid must be from 2 to 64, not {args.grid}.")
@@ -428,12 +439,40 @@ def cmd_map(args: argparse.Namespace) -> int:
         raise UsageError(f"--limit must be from 2 to 100000, not {args.limit}.")
     target = Path(args.out).expanduser()
     _ensure_parent(target)
-    latent_map = build_latent_map(load_model(args.model_path), limit=args.limit)
-    render_map_png(latent_map, target, grid=args.grid)
+    model = load_model(args.model_path)
+    latent_map = build_latent_map(model, limit=args.limit)
+    render_map_png(latent_map, target, grid=args.grid,
+                   provenance=for_model(model, kind="latent-map", grid=args.grid,
+                                        limit=args.limit))
     if latent_map.note:
         out(latent_map.note)
     out(f"Wrote the latent map of {len(latent_map.coords)} images and a {args.grid} x "
         f"{args.grid} decoded grid to {target}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Where an image came from (its provenance) and whether its run is still here."""
+    import json
+
+    from aigc_studio.core.provenance import locate_run, read_provenance
+    from aigc_studio.paths import default_runs_root
+
+    image = Path(args.image).expanduser()
+    stamp = read_provenance(image)  # ProvenanceError (an AigcError): one sentence
+    roots = [Path(r).expanduser() for r in args.root] or [default_runs_root()]
+    run = locate_run(stamp, image, roots)
+    if args.json:
+        out(json.dumps({"image": str(image), "provenance": stamp.to_dict(),
+                        "run_path": str(run) if run else None}, indent=2))
+        return 0
+    rows = stamp.lines()
+    if stamp.run_folder:
+        rows.append(("Run folder", str(run) if run else
+                     "not found here; the image's own record is shown above"))
+    width = max(len(label) for label, _ in rows)
+    for label, value in rows:
+        out(f"{label:<{width}}  {value}")
     return 0
 
 
@@ -570,6 +609,13 @@ def build_parser() -> argparse.ArgumentParser:
     lmap.add_argument("--limit", type=int, default=2000,
                       help="data-set images drawn as points (default 2000)")
     lmap.set_defaults(func=cmd_map)
+
+    info = sub.add_parser("info", help="where an image came from (its provenance)")
+    info.add_argument("image", metavar="IMAGE", help="a PNG or GIF the studio wrote")
+    info.add_argument("--root", action="append", default=[],
+                      help="runs folder to look for its run in (repeatable; default: yours)")
+    info.add_argument("--json", action="store_true", help="print JSON")
+    info.set_defaults(func=cmd_info)
     return parser
 
 

@@ -10,6 +10,7 @@ import numpy as np
 from PIL import Image
 
 from aigc_studio.core.atomic import atomic_write_bytes
+from aigc_studio.core.provenance import Provenance, png_info
 
 
 def to_uint8_images(images: np.ndarray) -> np.ndarray:
@@ -35,13 +36,16 @@ def make_grid(images: np.ndarray, ncols: int | None = None, pad: int = 2,
     return grid
 
 
-def png_bytes(array: np.ndarray) -> bytes:
-    """Encode an RGB (or greyscale) uint8 array as PNG."""
+def png_bytes(array: np.ndarray, provenance: Provenance | None = None) -> bytes:
+    """Encode an RGB (or greyscale) uint8 array as PNG, with what made it when given."""
     buffer = io.BytesIO()
-    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", optimize=False)
+    extra = {"pnginfo": png_info(provenance)} if provenance is not None else {}
+    Image.fromarray(np.ascontiguousarray(array)).save(buffer, format="PNG", optimize=False,
+                                                      **extra)
     return buffer.getvalue()
 
 
-def save_png(array: np.ndarray, path: Path) -> None:
-    """Write a PNG atomically (a viewer following the run never reads half a file)."""
-    atomic_write_bytes(Path(path), png_bytes(array))
+def save_png(array: np.ndarray, path: Path, provenance: Provenance | None = None) -> None:
+    """Write a PNG atomically (a viewer following the run never reads half a file), carrying
+    ``provenance`` (what made it, the AI-generated marker) when given."""
+    atomic_write_bytes(Path(path), png_bytes(array, provenance))

@@ -18,6 +18,7 @@ from PIL import Image
 from aigc_studio.core.atomic import atomic_write_with
 from aigc_studio.core.grid import make_grid, save_png
 from aigc_studio.core.latent import path, principal_directions, seed_vector, seed_vectors
+from aigc_studio.core.provenance import Provenance, gif_comment
 from aigc_studio.engine import runs
 from aigc_studio.engine.inference import LoadedModel, class_labels, decode, load_model
 from aigc_studio.errors import AigcError
@@ -112,8 +113,9 @@ def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
 
 
 def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: float = 12.0,
-             *, bounce: bool = False) -> Path:
-    """An animated GIF that loops forever (``bounce`` plays it forwards then backwards)."""
+             *, bounce: bool = False, provenance: Provenance | None = None) -> Path:
+    """An animated GIF that loops forever (``bounce`` plays it forwards then backwards); its
+    comment carries ``provenance`` when given."""
     seq = list(frames)
     if not seq:
         raise AigcError("There are no frames to export.")
@@ -121,22 +123,26 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: flo
         seq = seq + seq[-2:0:-1]
     images = [Image.fromarray(np.ascontiguousarray(f)) for f in seq]
     duration = max(round(1000.0 / max(fps, 0.1)), 20)
+    extra = {"comment": gif_comment(provenance)} if provenance is not None else {}
 
     def write(handle: object) -> None:
         images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
-                       duration=duration, loop=0, optimize=False, disposal=2)
+                       duration=duration, loop=0, optimize=False, disposal=2, **extra)
 
     atomic_write_with(Path(path_out), write)  # type: ignore[arg-type]
     return Path(path_out)
 
 
-def save_frames(frames: Sequence[np.ndarray] | np.ndarray, folder: Path) -> list[Path]:
-    """One PNG per frame: ``frame_0000.png``, ..."""
+def save_frames(frames: Sequence[np.ndarray] | np.ndarray, folder: Path,
+                provenance: Provenance | None = None) -> list[Path]:
+    """One PNG per frame: ``frame_0000.png``, ...; each carries ``provenance`` with its frame
+    number and the frame count."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
     for i, frame in enumerate(frames):
         target = folder / f"frame_{i:04d}.png"
-        save_png(frame, target)
+        save_png(frame, target, None if provenance is None else
+                 provenance.with_sampler(frame=i, frames=len(frames)))
         written.append(target)
     return written

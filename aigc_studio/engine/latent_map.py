@@ -24,6 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 from aigc_studio.core import images as imgs
 from aigc_studio.core.datasets import ImageData, load_dataset, to_unit_range
 from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
+from aigc_studio.core.provenance import Provenance
 from aigc_studio.engine.inference import LoadedModel, decode, wrong_kind
 from aigc_studio.errors import AigcError, CheckpointError
 
@@ -280,8 +281,10 @@ def _title(latent_map: LatentMap) -> str:
 
 
 def render_map_png(latent_map: LatentMap, out: str | Path, grid: int = DEFAULT_GRID,
-                   markers: Sequence[tuple[float, float]] = ()) -> Path:
-    """Write :func:`render_map` as a PNG (atomically); returns the path."""
+                   markers: Sequence[tuple[float, float]] = (),
+                   provenance: Provenance | None = None) -> Path:
+    """Write :func:`render_map` as a PNG (atomically) carrying ``provenance``; returns the
+    path."""
     out = Path(out).expanduser()
-    save_png(render_map(latent_map, grid, markers), out)
+    save_png(render_map(latent_map, grid, markers), out, provenance)
     return out

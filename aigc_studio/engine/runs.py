@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
 
 from aigc_studio import __version__
 from aigc_studio import metrics as quality_metrics
@@ -93,7 +94,7 @@ def create_run_dir(root: Path, config: TrainConfig, extra: dict[str, Any]) -> Pa
     (run_dir / SAMPLES).mkdir()
     (run_dir / CHECKPOINTS).mkdir()
     write_run_config(run_dir, config, {"created": datetime.now().isoformat(timespec="seconds"),
-                                       **extra})
+                                       "run_id": uuid4().hex, **extra})
     return run_dir
 
 

@@ -29,7 +29,7 @@ from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import save_png
-from aigc_studio.engine import runs
+from aigc_studio.engine import provenance, runs
 from aigc_studio.engine.callbacks import (
     EndStatus,
     EpochResult,
@@ -460,7 +460,9 @@ class Trainer:
         sample = None
         if self.save and self.run_dir is not None:
             sample = runs.sample_path(self.run_dir, epoch)
-            self._guard_write(lambda: save_png(grid, sample), sample)
+            stamp = provenance.for_run(self.run_dir, self.config, kind="epoch-grid",
+                                       epoch=epoch, seeds=(self.config.seed,), noise="fixed")
+            self._guard_write(lambda: save_png(grid, sample, stamp), sample)
             weights = runs.epoch_weights_path(self.run_dir, epoch)
             key = self.family.inference_key
             net = self.models.nets[key]

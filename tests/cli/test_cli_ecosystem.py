@@ -1,0 +1,109 @@
+"""Issue 18 on the command line: provenance in every image (``info``), TensorBoard export,
+``runs --compare`` and the exact ``train`` command of a config."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from PIL import Image, PngImagePlugin
+
+from aigc_studio.cli import main
+from aigc_studio.core.provenance import KEYWORD, read_provenance
+
+TINY = ["--limit", "128", "--batch-size", "32", "--width", "8", "--latent-dim", "8",
+        "--log-every", "2", "--eval-samples", "0", "--seed", "5"]
+
+
+@pytest.fixture(autouse=True)
+def _home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AIGC_STUDIO_HOME", str(tmp_path / "home"))
+
+
+def _train(root: Path, *extra: str) -> Path:
+    """A tiny one-epoch run through ``main``; its folder."""
+    import io
+    from contextlib import redirect_stderr, redirect_stdout
+
+    stdout = io.StringIO()
+    with redirect_stdout(stdout), redirect_stderr(io.StringIO()):
+        code = main(["train", *TINY, "--epochs", "1", "--out", str(root), *extra])
+    assert code == 0
+    return Path(stdout.getvalue().strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def runs_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Two tiny runs that differ in two settings (a GAN and a VAE would differ in more)."""
+    root = tmp_path_factory.mktemp("runs")
+    _train(root)
+    _train(root, "--lr-g", "0.001", "--loss", "hinge")
+    return root
+
+
+def _runs(root: Path) -> list[Path]:
+    return sorted(p for p in root.iterdir() if (p / "config.json").exists())
+
+
+def test_every_writer_stamps_its_images_and_info_reads_them(
+        runs_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = _runs(runs_root)[0]
+    run_id = json.loads((run / "config.json").read_text())["run_id"]
+    grid = read_provenance(run / "samples" / "epoch_0001.png")
+    assert (grid.kind, grid.model, grid.epoch, grid.seeds) == ("epoch-grid", "dcgan", 1, (5,))
+    assert (grid.run_id, grid.run_folder, grid.ai_generated) == (run_id, run.name, True)
+
+    assert main(["sample", str(run), "--n", "4", "--seed", "9",
+                 "--out", str(tmp_path / "s.png")]) == 0
+    assert main(["sample", str(run), "--n", "2", "--seed", "9",
+                 "--out", str(tmp_path / "each")]) == 0
+    assert main(["interpolate", str(run), "--seeds", "1", "2", "--steps", "3", "--slerp",
+                 "--scale", "1", "--out", str(tmp_path / "walk.gif")]) == 0
+    assert main(["interpolate", str(run), "--seeds", "1", "2", "--steps", "3", "--scale", "1",
+                 "--out", str(tmp_path / "frames")]) == 0
+    capsys.readouterr()
+    sample = read_provenance(tmp_path / "s.png")
+    assert (sample.kind, sample.seeds, dict(sample.sampler)) == ("sample", (9,), {"n": 4})
+    assert sample.run_id == run_id and sample.epoch == 1
+    assert read_provenance(tmp_path / "each" / "sample_0001.png").seeds == (10,)
+    walk = read_provenance(tmp_path / "walk.gif")
+    assert walk.seeds == (1, 2) and walk.sampler["path"] == "slerp"
+    frame = read_provenance(tmp_path / "frames" / "frame_0002.png")
+    assert frame.sampler["frame"] == 2 and frame.sampler["frames"] == 3
+
+    assert main(["info", str(tmp_path / "s.png"), "--root", str(runs_root), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["run_path"] == str(run.resolve()) and doc["provenance"]["seeds"] == [9]
+    assert main(["info", str(tmp_path / "walk.gif")]) == 0  # the run is not in the home root
+    text = capsys.readouterr().out
+    assert "Seeds" in text and "1, 2" in text and "not found here" in text
+    assert "trainedAlgorithmicMedia" in text
+
+
+def test_info_refuses_forged_images_with_one_sentence(tmp_path: Path) -> None:
+    plain = Image.new("RGB", (4, 4))
+    cases = {"big.png": json.dumps({"kind": "x" * (10 * 2**20)}),
+             "binary.png": "\x00\x01\xfe garbage",
+             "dotdot.png": json.dumps({"run_folder": "../../secrets"})}
+    for name, text in cases.items():
+        info = PngImagePlugin.PngInfo()
+        info.add_text(KEYWORD, text)
+        plain.save(tmp_path / name, pnginfo=info)
+    plain.save(tmp_path / "none.png")
+    for name in [*cases, "none.png"]:
+        result = _cli("info", str(tmp_path / name), home=tmp_path / "home")
+        assert result.returncode == 1, result
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: ") and lines[0].endswith("."), \
+            result.stderr
+        assert "Traceback" not in result.stderr
+
+
+def _cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AIGC_STUDIO_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "aigc_studio", *args], capture_output=True,
+                          text=True, env=env, timeout=timeout)
