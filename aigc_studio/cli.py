@@ -320,6 +320,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """List runs with their model, data set, progress and last losses."""
     from aigc_studio.engine.runs import default_runs_root, list_runs
 
+    if args.compare:
+        return _compare(args.compare, as_json=args.json)
     root = Path(args.root).expanduser() if args.root else default_runs_root()
     found = list_runs(root)
     if not found:
@@ -337,6 +339,51 @@ def cmd_runs(args: argparse.Namespace) -> int:
         out(f"{r.name:<44} {r.model:<12} {Path(r.dataset).name[:14]:<14} "
             f"{r.epochs_done:>3}/{r.epochs_planned:<3}  {losses}{status}")
     return 0
+
+
+def _compare(paths: list[str], *, as_json: bool) -> int:
+    """``runs --compare``: the settings that differ, then each run's last and best metrics."""
+    import json
+
+    from aigc_studio.engine.compare import compare_runs
+
+    if len(paths) < 2:
+        raise UsageError("--compare needs at least two run folders.")
+    comparison = compare_runs(paths)
+    if as_json:
+        out(json.dumps(comparison.to_dict(), indent=2))
+        return 0
+    letters = [chr(ord("A") + i) if i < 26 else f"R{i + 1}" for i in range(len(paths))]
+    for letter, run in zip(letters, comparison.runs, strict=True):
+        out(f"{letter}: {run.name} ({run.config.model}, {run.epochs_done} epochs)")
+    table: list[list[str]] = [["setting", *letters]]
+    table += [[name, *("-" if v is None else str(v) for v in values)]
+              for name, values in comparison.settings.items()]
+    out("")
+    if len(table) > 1:
+        out("Settings that differ:")
+        _print_table(table)
+    else:
+        out("The runs have the same settings.")
+    table = [["metric (last / best @epoch)", *letters]]
+    for name in comparison.metrics:
+        cells = []
+        for run in comparison.runs:
+            last, best = run.last.get(name), run.best.get(name)
+            cell = "-" if last is None else f"{last:.4g}"
+            if best is not None:
+                cell += f" / {best.value:.4g} @{best.epoch}"
+            cells.append(cell)
+        table.append([name, *cells])
+    out("")
+    _print_table(table)
+    return 0
+
+
+def _print_table(rows: list[list[str]]) -> None:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        out("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
 
 
 def _epoch_list(text: str) -> list[int] | None:
@@ -575,6 +622,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     lst = sub.add_parser("runs", help="list runs")
     lst.add_argument("--root", default=None, help="runs folder (default: your data folder)")
+    lst.add_argument("--compare", nargs="+", metavar="RUN", default=None,
+                     help="compare these runs: the settings that differ, last and best metrics")
+    lst.add_argument("--json", action="store_true", help="with --compare: print JSON")
     lst.set_defaults(func=cmd_runs)
 
     ev = sub.add_parser("evaluate", help="sample-quality scores of a run's epochs, with baselines")

@@ -107,3 +107,21 @@ def _cli(*args: str, home: Path, timeout: float = 300) -> subprocess.CompletedPr
     env = {**os.environ, "AIGC_STUDIO_HOME": str(home)}
     return subprocess.run([sys.executable, "-m", "aigc_studio", *args], capture_output=True,
                           text=True, env=env, timeout=timeout)
+
+
+def test_runs_compare_shows_the_settings_that_differ(
+        runs_root: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    a, b = (str(p) for p in _runs(runs_root))
+    capsys.readouterr()
+    assert main(["runs", "--compare", a, b]) == 0
+    text = capsys.readouterr().out
+    assert "Settings that differ:" in text
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+    assert rows["lr_g"] == ["0.0002", "0.001"] and rows["loss"] == ["bce", "hinge"]
+    assert "seed" not in rows and "loss_d" in rows
+    assert main(["runs", "--compare", a, b, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["settings"] == {"lr_g": [0.0002, 0.001], "loss": ["bce", "hinge"]}
+    assert doc["runs"][0]["best"]["loss_d"]["epoch"] == 1
+    result = _cli("runs", "--compare", a, home=runs_root)
+    assert result.returncode == 2 and result.stderr.strip().endswith("two run folders.")
