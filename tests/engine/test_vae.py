@@ -74,16 +74,28 @@ def test_vae_learns(tiny: Tiny, tmp_path: Path) -> None:
 
 def test_vae_stop_and_resume_is_bit_identical(tiny: Tiny, tmp_path: Path) -> None:
     """The reparameterisation noise comes from the step's generator, saved with the run."""
-    whole = Trainer(_tiny_vae(tiny, epochs=3, limit=256), runs_root=tmp_path / "a").fit()
+    cpu = dict(epochs=3, limit=256, device="cpu")  # bit for bit on the CPU (GPU kernels vary)
+    whole = Trainer(_tiny_vae(tiny, **cpu), runs_root=tmp_path / "a").fit()
     control = TrainingControl()
     rec = Recorder(stop_at=12, control=control)  # mid-way through epoch 2 (8 steps/epoch)
-    stopped = Trainer(_tiny_vae(tiny, epochs=3, limit=256), runs_root=tmp_path / "b",
-                      control=control, callbacks=[rec]).fit()
+    stopped = Trainer(_tiny_vae(tiny, **cpu), runs_root=tmp_path / "b", control=control,
+                      callbacks=[rec]).fit()
     assert stopped.status == "stopped" and stopped.step == 12
     assert _final_state(stopped.run_dir)["epoch_step"] == 4
     resumed = Trainer.resume(stopped.run_dir).fit()
     assert resumed.status == "finished" and resumed.step == 24
     _assert_same_training(whole.run_dir, resumed.run_dir)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_vae_step_is_captured_as_a_cuda_graph(tiny: Tiny) -> None:
+    """Noise drawn inside the step from its device generator: the whole step is one graph."""
+    rec = Recorder()
+    trainer = Trainer(_tiny_vae(tiny, device="cuda", epochs=2, limit=1024), callbacks=[rec],
+                      save=False)
+    assert trainer.fit().status == "finished" and trainer.runner.captured
+    recon = [e.means["loss_recon"] for e in rec.epochs]
+    assert recon[-1] < recon[0] and not rec.warnings
 
 
 def test_beta_reaches_the_step_and_weights_the_kl(tiny: Tiny, tmp_path: Path) -> None:
