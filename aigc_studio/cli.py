@@ -171,10 +171,8 @@ _TRAIN_FIELDS = ("dataset", "epochs", "batch_size", "image_size", "channels", "l
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Defaults, then the family's preferred values, then what the user typed."""
-    cfg = TrainConfig(model=args.model)
+    cfg = TrainConfig.defaults_for(args.model)
     family = cfg.family
-    for name, value in family.defaults.items():
-        setattr(cfg, name, value)
     if args.lr is not None:
         cfg.lr_g = cfg.lr_d = args.lr
     for name in _TRAIN_FIELDS:
@@ -182,6 +180,7 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         if value is not None:
             setattr(cfg, name, value)
     cfg.fast = not args.no_fast
+    cfg.tensorboard = args.tensorboard
     for spec in _all_options():
         value = getattr(args, spec.name, None)
         if value is None:
@@ -209,6 +208,9 @@ def _add_option_flags(parser: argparse.ArgumentParser) -> None:
         if spec.kind is bool:
             parser.add_argument(spec.flag, action="store_const", const=True, default=None,
                                 help=help_text)
+            parser.add_argument("--no-" + spec.flag[2:], dest=spec.name, action="store_const",
+                                const=False, default=None,
+                                help=f"turn {spec.flag} off where a family has it on")
         else:
             parser.add_argument(spec.flag, type=spec.kind, default=None,
                                 choices=spec.choices or None, help=help_text)
@@ -597,6 +599,9 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--eval-samples", type=int, default=None,
                        help="images per set for the sample-quality scores after each epoch "
                             f"(0: off; default {d.eval_samples})")
+    train.add_argument("--tensorboard", action="store_true",
+                       help="also write TensorBoard event files to RUN/tensorboard/ (needs: "
+                            "pip install tensorboard)")
     train.add_argument("--out", default=None, help="runs folder (default: your data folder)")
     _add_option_flags(train)
     train.set_defaults(func=cmd_train)

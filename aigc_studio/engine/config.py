@@ -51,7 +51,17 @@ class TrainConfig:
     limit: int = 0  # use at most this many images (0: all)
     eval_samples: int = DEFAULT_EVAL_SAMPLES  # images per set for sample quality (0: off)
     data_root: str | None = None  # where torchvision data sets live (None: the app's data dir)
+    tensorboard: bool = False  # also write TensorBoard event files live to RUN/tensorboard/
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def defaults_for(cls, model: str) -> TrainConfig:
+        """The starting point of a new run of ``model``: the defaults, then the family's
+        preferred values (what a bare ``aigc-studio train --model MODEL`` trains)."""
+        config = cls(model=model)
+        for name, value in config.family.defaults.items():
+            setattr(config, name, value)
+        return config
 
     @property
     def family(self) -> ModelFamily:
@@ -92,6 +102,8 @@ class TrainConfig:
             raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
         if not isinstance(self.fast, bool):
             raise ConfigError(f"fast must be true or false, not {self.fast!r}.")
+        if not isinstance(self.tensorboard, bool):
+            raise ConfigError(f"--tensorboard must be true or false, not {self.tensorboard!r}.")
         if self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, "
                               f"not {self.precision!r}.")

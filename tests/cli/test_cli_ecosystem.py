@@ -125,3 +125,43 @@ def test_runs_compare_shows_the_settings_that_differ(
     assert doc["runs"][0]["best"]["loss_d"]["epoch"] == 1
     result = _cli("runs", "--compare", a, home=runs_root)
     assert result.returncode == 2 and result.stderr.strip().endswith("two run folders.")
+
+
+def test_train_command_is_short_and_quoted() -> None:
+    from aigc_studio.engine.command import train_command
+    from aigc_studio.engine.config import TrainConfig
+
+    assert train_command(TrainConfig()) == "aigc-studio train"
+    assert train_command(TrainConfig.defaults_for("vae")) == "aigc-studio train --model vae"
+    both = TrainConfig(lr_g=0.003, lr_d=0.003, dataset="/my data/it's")
+    assert train_command(both) == \
+        "aigc-studio train --dataset '/my data/it'\"'\"'s' --lr 0.003"
+    off = TrainConfig.defaults_for("diffusion")
+    off.extras["conditional"] = False
+    assert train_command(off) == "aigc-studio train --model diffusion --no-conditional"
+
+
+@pytest.mark.parametrize("model, extras", [("dcgan", {"loss": "hinge"}),
+                                           ("vae", {"beta": 0.5})])
+def test_train_command_round_trip(tmp_path: Path, model: str, extras: dict) -> None:
+    """The command, run as typed, trains a run whose config equals the one it was made from."""
+    import shlex
+
+    from aigc_studio.engine import runs
+    from aigc_studio.engine.command import train_command
+    from aigc_studio.engine.config import TrainConfig
+
+    config = TrainConfig.defaults_for(model)
+    for name, value in dict(dataset="digits", limit=64, batch_size=32, width=8, latent_dim=4,
+                            epochs=1, log_every=2, eval_samples=0, seed=11, lr_g=1e-3,
+                            lr_d=5e-4, beta2=0.99, device="cpu", precision="fp32",
+                            fast=False, extras=extras).items():
+        setattr(config, name, value)
+    config.validate()
+    command = train_command(config)
+    argv = shlex.split(command)
+    assert argv[:2] == ["aigc-studio", "train"]
+    result = _cli(*argv[1:], home=tmp_path / "home")
+    assert result.returncode == 0, result.stderr
+    run = Path(result.stdout.strip().splitlines()[-1])
+    assert runs.load_run_config(run) == config
