@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image, PngImagePlugin
 
+from aigc_studio import families
 from aigc_studio.cli import main
 from aigc_studio.core.provenance import KEYWORD, read_provenance
 
@@ -136,9 +137,12 @@ def test_train_command_is_short_and_quoted() -> None:
     both = TrainConfig(lr_g=0.003, lr_d=0.003, dataset="/my data/it's")
     assert train_command(both) == \
         "aigc-studio train --dataset '/my data/it'\"'\"'s' --lr 0.003"
-    off = TrainConfig.defaults_for("diffusion")
-    off.extras["conditional"] = False
-    assert train_command(off) == "aigc-studio train --model diffusion --no-conditional"
+    on = TrainConfig(extras={"conditional": True, "loss": "bce"})  # bce is the default
+    assert train_command(on) == "aigc-studio train --conditional"
+    if "diffusion" in families.names():  # a family whose bool option is on by default
+        off = TrainConfig.defaults_for("diffusion")
+        off.extras["conditional"] = False
+        assert train_command(off) == "aigc-studio train --model diffusion --no-conditional"
 
 
 @pytest.mark.parametrize("model, extras", [("dcgan", {"loss": "hinge"}),

@@ -28,12 +28,12 @@ def test_the_shipped_presets_load(monkeypatch: pytest.MonkeyPatch) -> None:
     assert load_preset("stable hinge gan").option("loss") == "hinge"
     vae = load_preset("VAE map")
     assert vae.model == "vae" and vae.latent_dim == 2  # the family's defaults fill the rest
-    assert load_preset("Diffusion digits").model == "diffusion"
+    if "diffusion" in families.names():
+        assert load_preset("Diffusion digits").model == "diffusion"
 
 
-def test_a_shipped_preset_of_an_unregistered_family_is_skipped_with_a_reason(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    diffusion = families.get("diffusion")
+def test_a_shipped_preset_of_an_unregistered_family_is_skipped_with_a_reason() -> None:
+    diffusion = families.get("diffusion") if "diffusion" in families.names() else None
     families.unregister("diffusion")
     try:
         preset = next(p for p in list_presets() if p.name == "Diffusion digits")
@@ -42,7 +42,8 @@ def test_a_shipped_preset_of_an_unregistered_family_is_skipped_with_a_reason(
             load_preset("Diffusion digits")
         assert load_preset("Seed DCGAN").model == "dcgan"  # the others still load
     finally:
-        families.register(diffusion)
+        if diffusion is not None:
+            families.register(diffusion)
 
 
 def test_save_list_load_delete(tiny: Callable[..., TrainConfig]) -> None:
