@@ -338,8 +338,9 @@ def cmd_runs(args: argparse.Namespace) -> int:
         losses = "  ".join(f"{k} {v:.3f}" for k, v in r.last_metrics.items()
                            if k.startswith("loss"))
         status = f"  [{r.status}]" if r.status and r.status != "finished" else ""
+        best = f"  best {r.best[0]} {r.best[1]:.2f} at epoch {r.best[2]}" if r.best else ""
         out(f"{r.name:<44} {r.model:<12} {Path(r.dataset).name[:14]:<14} "
-            f"{r.epochs_done:>3}/{r.epochs_planned:<3}  {losses}{status}")
+            f"{r.epochs_done:>3}/{r.epochs_planned:<3}  {losses}{best}{status}")
     return 0
 
 
