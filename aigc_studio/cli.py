@@ -434,10 +434,17 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    """Export the model's inference network as safetensors or ONNX."""
+    """Export the model's inference network as safetensors or ONNX, or the run for
+    TensorBoard."""
     from aigc_studio.engine.export import export_model, onnx_max_difference
     from aigc_studio.engine.inference import load_model
 
+    if args.format == "tensorboard":
+        from aigc_studio.engine.tensorboard import export_tensorboard
+
+        folder = export_tensorboard(args.run, args.out)
+        out(f"Wrote TensorBoard event files to {folder} (view: tensorboard --logdir {folder})")
+        return 0
     model = load_model(args.run)
     path = export_model(model, args.format, Path(args.out))
     out(f"Wrote {args.format} to {path}")
@@ -641,10 +648,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ev.set_defaults(func=cmd_evaluate)
 
-    exp = sub.add_parser("export", help="export a model as safetensors or ONNX")
+    exp = sub.add_parser("export", help="export a model as safetensors or ONNX, or a run's "
+                                        "metrics, grids and settings for TensorBoard")
     exp.add_argument("run", metavar="RUN_OR_CHECKPOINT")
-    exp.add_argument("--format", choices=("safetensors", "onnx"), default="safetensors")
-    exp.add_argument("--out", required=True)
+    exp.add_argument("--format", choices=("safetensors", "onnx", "tensorboard"),
+                     default="safetensors")
+    exp.add_argument("--out", required=True, help="a file, or a folder for tensorboard")
     exp.set_defaults(func=cmd_export)
 
     walk = sub.add_parser("interpolate", help="walk the latent space between two seeds")

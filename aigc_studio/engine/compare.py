@@ -64,7 +64,7 @@ def compare_runs(paths: Sequence[str | Path]) -> Comparison:
     """Compare run folders; :class:`RunError` (one sentence) for one that is not a run."""
     if not paths:
         raise RunError("Name at least one run folder to compare.")
-    loaded = [_load(Path(p).expanduser()) for p in paths]
+    loaded = [run_metrics(Path(p).expanduser()) for p in paths]
     flat = [settings_of(r.config) for r in loaded]
     names = list(dict.fromkeys(k for s in flat for k in s))
     differing = {k: [s.get(k) for s in flat] for k in names
@@ -111,7 +111,8 @@ def best_values(records: Iterable[dict[str, Any]], model: str) -> dict[str, Best
     return best
 
 
-def _load(path: Path) -> RunMetrics:
+def run_metrics(path: Path) -> RunMetrics:
+    """One run's config, epochs done, last and best metrics; RunError for a non-run."""
     if not runs.is_run_dir(path):
         raise RunError(f"{path} is not a run folder.")
     config = runs.load_run_config(path)

@@ -102,6 +102,10 @@ class Trainer:
         self.control = control or TrainingControl()
         self.callbacks = list(callbacks)
         self.save = save
+        if self.config.tensorboard and save:  # without the package: one sentence, nothing made
+            from aigc_studio.engine.tensorboard import LiveWriter
+
+            self.callbacks.append(LiveWriter())
         self.run_dir: Path | None = None
         self._resume_state: dict[str, Any] | None = None
 

@@ -169,3 +169,35 @@ def test_train_command_round_trip(tmp_path: Path, model: str, extras: dict) -> N
     assert result.returncode == 0, result.stderr
     run = Path(result.stdout.strip().splitlines()[-1])
     assert runs.load_run_config(run) == config
+
+
+def test_export_tensorboard_and_train_tensorboard(
+        runs_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run = _runs(runs_root)[0]
+    assert main(["export", str(run), "--format", "tensorboard", "--out",
+                 str(tmp_path / "tb")]) == 0
+    assert "Wrote TensorBoard event files" in capsys.readouterr().out
+    acc = EventAccumulator(str(tmp_path / "tb"))
+    acc.Reload()
+    assert "epoch/loss_d" in acc.Tags()["scalars"] and acc.Tags()["images"] == ["samples"]
+    live = _train(tmp_path / "runs", "--tensorboard")
+    assert list((live / "tensorboard").glob("events.out.tfevents.*"))
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = _cli("export", str(run), "--format", "tensorboard", "--out", str(blocker),
+                  home=tmp_path / "home")
+    assert result.returncode == 1
+    assert result.stderr.count("\n") == 1 and result.stderr.endswith("the run is untouched.\n")
+
+
+def test_tensorboard_without_the_package_is_one_sentence(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)
+    assert main(["train", *TINY, "--tensorboard", "--out", str(tmp_path / "runs")]) == 1
+    assert capsys.readouterr().err == ("error: TensorBoard output needs the tensorboard "
+                                       "package; install it with: pip install tensorboard\n")
+    assert not (tmp_path / "runs").exists()
