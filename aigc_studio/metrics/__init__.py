@@ -76,6 +76,18 @@ def baseline_key(name: str, which: str) -> str:
     return f"{name}_{which}"
 
 
+BASELINES = ("real", "noise")
+SAMPLE_COUNT_KEY = "quality_n"  # images per set the scores of a record were computed on
+
+
+def is_reference_key(name: str) -> bool:
+    """A record key that is not a series to plot: a score's baseline or the sample count."""
+    if name == SAMPLE_COUNT_KEY:
+        return True
+    base, _, which = name.rpartition("_")
+    return which in BASELINES and spec(base) is not None
+
+
 def best_of(records: Iterable[Mapping[str, Any]]) -> tuple[str, float, int] | None:
     """(metric, value, epoch) of the best epoch record by the first headline score present."""
     epochs = [r for r in records if r.get("kind") == "epoch"]

@@ -144,9 +144,10 @@ class SampleQuality(metrics.EpochMetricImpl):
         assert ref is not None
         key = trainer.family.inference_key
         net = trainer.models.nets[key]
-        images = generate(trainer.family.impl, net, self.config.latent_dim, ref.n,
-                          trainer.num_classes, trainer.device)
-        scores = {**ref.score(images), "quality_n": float(ref.n)}
+        size = trainer.family.impl.latent_size(self.config, trainer.channels)
+        images = generate(trainer.family.impl, net, size, ref.n, trainer.num_classes,
+                          trainer.device)
+        scores = {**ref.score(images), metrics.SAMPLE_COUNT_KEY: float(ref.n)}
         if not self._baselines_written:
             scores.update(ref.baselines)
             self._baselines_written = True
@@ -209,7 +210,7 @@ def evaluate_weights(files: list[Path], n: int | None = None
     results = []
     for file in files:
         model = first if file == files[0] else load_model(file)
-        images = generate(model.family.impl, model.net, model.config.latent_dim, reference.n,
+        images = generate(model.family.impl, model.net, model.latent_dim, reference.n,
                           model.num_classes, torch.device("cpu"))
         results.append(Evaluation(model.epoch, file, reference.score(images)))
     return reference, results
@@ -248,6 +249,6 @@ def evaluation_report(reference: Reference, results: list[Evaluation]) -> dict[s
         "n": reference.n,
         "note": reference.note,
         "baselines": {which: {k: reference.baselines[metrics.baseline_key(k, which)]
-                              for k in keys} for which in ("real", "noise")},
+                              for k in keys} for which in metrics.BASELINES},
         "epochs": [{"epoch": r.epoch, "file": str(r.source), **r.scores} for r in results],
     }

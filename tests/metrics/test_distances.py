@@ -64,3 +64,11 @@ def test_chunking_gives_the_same_answer(monkeypatch: pytest.MonkeyPatch) -> None
     whole = prdc(Manifold.of(real), Manifold.of(fake))
     monkeypatch.setattr(distances, "CHUNK", 17)
     assert prdc(Manifold.of(real), Manifold.of(fake)) == pytest.approx(whole)
+
+
+def test_reference_keys_are_told_apart_from_series() -> None:
+    from aigc_studio import metrics
+
+    assert metrics.is_reference_key("fld_real") and metrics.is_reference_key("coverage_noise")
+    assert metrics.is_reference_key("quality_n")
+    assert not metrics.is_reference_key("fld") and not metrics.is_reference_key("loss_real")
