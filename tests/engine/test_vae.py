@@ -28,6 +28,7 @@ from aigc_studio.engine.latent_map import (
 )
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import CheckpointError
+from aigc_studio.families.step import HealthContext
 from aigc_studio.families.vae.model import VaeStep
 
 Tiny = Callable[..., TrainConfig]
@@ -111,6 +112,18 @@ def test_beta_reaches_the_step_and_weights_the_kl(tiny: Tiny, tmp_path: Path) ->
     assert all(isinstance(s, VaeStep) for s in steps)
     assert [s.beta for s in steps] == [0.0, 4.0]
     assert TrainConfig(model="vae").option("beta") == 1.0
+
+
+def test_posterior_collapse_is_a_health_warning() -> None:
+    impl = families.get("vae").impl
+
+    def warnings(kl: float, epochs: int) -> list[str]:
+        return impl.health_warnings(HealthContext({"loss_recon": 300.0, "loss_kl": kl}, epochs,
+                                                  {}, torch.zeros(0), torch.device("cpu"), 0.5))
+
+    assert warnings(4.0, 5) == [] and warnings(0.001, 1) == []
+    (message,) = warnings(0.001, 5)
+    assert "posterior collapse" in message and "--beta" in message
 
 
 @pytest.mark.parametrize(("config", "message"), [

@@ -16,6 +16,7 @@ from aigc_studio.families.codecs import EncoderDecoderImpl
 from aigc_studio.families.grids import interleaved_pairs
 from aigc_studio.families.step import (
     AdamFactory,
+    HealthContext,
     StepAcceleration,
     StepContext,
     TrainStep,
@@ -25,6 +26,8 @@ from aigc_studio.families.vae.networks import ConvVae
 GRID_COLUMNS = 8
 GRID_SAMPLES = 16  # two rows of samples for seeds 0..15 (the CLI's and explorer's seeds)
 GRID_IMAGES = 16  # fixed real images: two pairs of rows, originals above reconstructions
+COLLAPSE_AFTER_EPOCHS = 2  # the KL is small at the start anyway: judge no earlier
+COLLAPSED_KL = 0.05  # nats per image: the codes say next to nothing about the image
 
 
 def kl_to_prior(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -74,6 +77,15 @@ class VaeImpl(EncoderDecoderImpl):
                   optims: Mapping[str, torch.optim.Optimizer], ctx: StepContext) -> TrainStep:
         beta = ctx.config.option("beta") if ctx.config is not None else 1.0
         return VaeStep(nets["vae"], optims["g"], beta, ctx.noise_gen, ctx.accel)
+
+    def health_warnings(self, ctx: HealthContext) -> list[str]:
+        """Posterior collapse: the encoder's codes match the prior, the decoder ignores them."""
+        kl = ctx.means.get("loss_kl")
+        if ctx.epochs_done < COLLAPSE_AFTER_EPOCHS or kl is None or kl >= COLLAPSED_KL:
+            return []
+        return [f"The KL term is near 0 ({kl:.3f} nats): the codes carry almost nothing about "
+                "the images (posterior collapse), so samples and reconstructions look alike; "
+                "try a lower --beta."]
 
     def fixed_inputs(self, config: Any, real_images: Callable[[int], torch.Tensor]
                      ) -> torch.Tensor:
