@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
 
 COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "interpolate",
-            "map", "evaluate", "info")
+            "map", "evaluate", "info", "presets")
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
 
@@ -170,8 +170,16 @@ _TRAIN_FIELDS = ("dataset", "epochs", "batch_size", "image_size", "channels", "l
 
 
 def _config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """Defaults, then the family's preferred values, then what the user typed."""
-    cfg = TrainConfig.defaults_for(args.model)
+    """Defaults, then the family's preferred values (or a preset), then what the user typed."""
+    if args.preset is not None:
+        from aigc_studio.engine.presets import load_preset
+
+        cfg = load_preset(args.preset)
+        if args.model is not None and args.model != cfg.model:
+            raise UsageError(f"--model {args.model} contradicts the preset {args.preset!r}, "
+                             f"which trains {cfg.model}; leave one of them out.")
+    else:
+        cfg = TrainConfig.defaults_for(args.model or TrainConfig.model)
     family = cfg.family
     if args.lr is not None:
         cfg.lr_g = cfg.lr_d = args.lr
@@ -179,8 +187,8 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         value = getattr(args, name)
         if value is not None:
             setattr(cfg, name, value)
-    cfg.fast = not args.no_fast
-    cfg.tensorboard = args.tensorboard
+    cfg.fast = cfg.fast and not args.no_fast
+    cfg.tensorboard = cfg.tensorboard or args.tensorboard
     for spec in _all_options():
         value = getattr(args, spec.name, None)
         if value is None:
@@ -358,7 +366,8 @@ def _compare(paths: list[str], *, as_json: bool) -> int:
         return 0
     letters = [chr(ord("A") + i) if i < 26 else f"R{i + 1}" for i in range(len(paths))]
     for letter, run in zip(letters, comparison.runs, strict=True):
-        out(f"{letter}: {run.name} ({run.config.model}, {run.epochs_done} epochs)")
+        plural = "" if run.epochs_done == 1 else "s"
+        out(f"{letter}: {run.name} ({run.config.model}, {run.epochs_done} epoch{plural})")
     table: list[list[str]] = [["setting", *letters]]
     table += [[name, *("-" if v is None else str(v) for v in values)]
               for name, values in comparison.settings.items()]
@@ -508,6 +517,21 @@ def cmd_map(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_presets(args: argparse.Namespace) -> int:
+    """List the shipped presets and yours, each with its command or why it cannot be used."""
+    from aigc_studio.engine.command import train_command
+    from aigc_studio.engine.presets import list_presets, presets_dir
+
+    for preset in list_presets():
+        where = "shipped" if preset.shipped else "yours"
+        out(f"{preset.name} ({where})" + (f": {preset.description}" if preset.description
+                                          else ""))
+        out(f"    {train_command(preset.config)}" if preset.config is not None else
+            f"    skipped: {preset.problem}")
+    out(f"Your presets are saved in {presets_dir()}")
+    return 0
+
+
 def cmd_info(args: argparse.Namespace) -> int:
     """Where an image came from (its provenance) and whether its run is still here."""
     import json
@@ -565,9 +589,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = sub.add_parser("train", help="train a new model headless")
     d = TrainConfig()  # the defaults live in one place: the config
-    train.add_argument("--model", choices=families.names(), default=d.model,
+    train.add_argument("--model", choices=families.names(), default=None,
                        help=", ".join(f"{f.name}: {f.description}"
-                                      for f in families.all_families()))
+                                      for f in families.all_families()) +
+                       f" (default {d.model})")
+    train.add_argument("--preset", default=None, metavar="NAME",
+                       help="start from a saved or shipped preset (aigc-studio presets lists "
+                            "them); other flags change it")
     train.add_argument("--dataset", default=None,
                        help=f"{', '.join(BUILTIN_DATASETS)}, or a folder of images "
                             f"(default {d.dataset})")
@@ -674,6 +702,9 @@ def build_parser() -> argparse.ArgumentParser:
     lmap.add_argument("--limit", type=int, default=2000,
                       help="data-set images drawn as points (default 2000)")
     lmap.set_defaults(func=cmd_map)
+
+    pre = sub.add_parser("presets", help="list the training presets (use: train --preset NAME)")
+    pre.set_defaults(func=cmd_presets)
 
     info = sub.add_parser("info", help="where an image came from (its provenance)")
     info.add_argument("image", metavar="IMAGE", help="a PNG or GIF the studio wrote")

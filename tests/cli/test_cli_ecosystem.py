@@ -201,3 +201,22 @@ def test_tensorboard_without_the_package_is_one_sentence(
     assert capsys.readouterr().err == ("error: TensorBoard output needs the tensorboard "
                                        "package; install it with: pip install tensorboard\n")
     assert not (tmp_path / "runs").exists()
+
+
+def test_train_from_a_preset_and_list_presets(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aigc_studio.engine import runs
+    from aigc_studio.engine.presets import save_preset
+
+    run = _train(tmp_path / "runs", "--preset", "Stable hinge GAN")
+    config = runs.load_run_config(run)
+    assert config.option("loss") == "hinge" and config.epochs == 1 and config.seed == 5
+    save_preset("Mine", config)
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    assert "Stable hinge GAN (shipped)" in text and "Mine (yours)" in text
+    assert "aigc-studio train --epochs 10 --loss hinge" in text
+    assert main(["train", "--preset", "VAE map", "--model", "dcgan"]) == 2
+    assert "contradicts the preset" in capsys.readouterr().err
+    assert main(["train", "--preset", "nope"]) == 1
+    assert capsys.readouterr().err == "error: There is no preset called 'nope'.\n"
