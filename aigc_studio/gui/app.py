@@ -17,6 +17,7 @@ from PySide6.QtCore import QObject, QSettings
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QWidget
 
+from aigc_studio import families
 from aigc_studio.engine.callbacks import TrainEnd
 from aigc_studio.logs import setup_logging
 
@@ -37,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     """The window's own command-line flags."""
     parser = argparse.ArgumentParser(
         prog="aigc-studio",
-        description="Open the AIGC Studio window (train and explore DCGANs and autoencoders).",
+        description="Open the AIGC Studio window (train and explore generative image models).",
     )
     parser.add_argument("path", nargs="?", type=Path,
                         help="a run folder, checkpoint or image folder to open")
@@ -79,8 +80,11 @@ class Automation(QObject):
             panel.limit.setValue(max(0, args.limit))
         if args.demo:
             panel.set_dataset("digits")
-            panel._select(panel.model, "dcgan")
-            panel._select(panel.device, "auto")
+            sampler = next((f for f in families.all_families() if f.capabilities.samples),
+                           None)
+            if sampler is not None:  # the demo trains the first model that draws images
+                panel.select_model(sampler.name)
+            panel.select_device("auto")
             if args.epochs is None:
                 panel.epochs.setValue(DEMO_EPOCHS)
             if not self.window.start_training():
@@ -178,7 +182,7 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setApplicationDisplayName(APP)
 
     from aigc_studio.gui.main_window import MainWindow
-    from aigc_studio.gui.style import apply_style
+    from aigc_studio.gui.widgets.style import apply_style
 
     apply_style(app)
     from aigc_studio.paths import resource_path

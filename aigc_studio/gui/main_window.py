@@ -1,19 +1,24 @@
-"""The studio window: training panel and runs browser, live plots, sample grid, status bar.
+"""The studio window: hosts the registered panels around the training page and drives training.
 
-The window drives the engine and shows what it reports; it does no training maths. PyTorch is
-imported in a background thread after the window is painted (see :class:`TorchLoader`).
+The window drives the engine and shows what it reports; it does no training maths and never
+asks which model family it holds (titles, plots and capabilities come from the registry).
+Its parts live in ``gui/window/``: following a run on disk (``follow``), the status bar
+(``status``), drop routing (``drops``), settings and geometry (``settings``) and the
+background PyTorch import (``torch_loader``). Panels come from ``gui/panels`` (each folder
+registers itself); the window iterates them instead of knowing tab indices. PyTorch is
+imported in the background after the window is painted.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 import time
-from collections import deque
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -22,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -30,33 +34,39 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aigc_studio.core.images import IMAGE_EXTENSIONS
+from aigc_studio import families
+from aigc_studio.core.text import format_duration
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.callbacks import EpochResult, RunStarted, StepMetrics, TrainEnd
 from aigc_studio.engine.config import ConfigError, TrainConfig
-from aigc_studio.gui.dialogs import GanHelpDialog, about_html
-from aigc_studio.gui.plots import TrainingPlots
-from aigc_studio.gui.runs_browser import RunsBrowser
-from aigc_studio.gui.sample_view import SampleView, epoch_of
-from aigc_studio.gui.training_panel import TrainingPanel
-from aigc_studio.gui.widgets import Banner
-from aigc_studio.gui.worker import ImportWarmer, TorchLoader, TrainingSession, TrainingWorker
+from aigc_studio.engine.runs import RunInfo
+from aigc_studio.gui.panels import registry
+from aigc_studio.gui.panels.registry import PanelSpec
+from aigc_studio.gui.threading import Outcome, TaskRunner
+from aigc_studio.gui.training_session import TrainingSession, TrainingWorker
+from aigc_studio.gui.widgets.banner import Banner
+from aigc_studio.gui.widgets.dialogs import GanHelpDialog, about_html
+from aigc_studio.gui.widgets.plots import TrainingPlots
+from aigc_studio.gui.widgets.sample_view import SampleView
+from aigc_studio.gui.window import drops
+from aigc_studio.gui.window.follow import RunFollower
+from aigc_studio.gui.window.settings import restore_geometry, save_geometry
+from aigc_studio.gui.window.status import StatusBar
+from aigc_studio.gui.window.torch_loader import load_torch, warm_imports
 
 log = logging.getLogger(__name__)
 
-MODEL_NAMES = {"dcgan": "DCGAN", "autoencoder": "Autoencoder"}
+__all__ = ["MainWindow", "format_duration"]
+
+TRAINING_PAGE = "Training"
 
 
-def format_duration(seconds: float) -> str:
-    """'1 h 02 min', '3 min 05 s', '12 s'."""
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours} h {minutes:02d} min"
-    if minutes:
-        return f"{minutes} min {secs:02d} s"
-    return f"{secs} s"
+def family_title(name: str) -> str:
+    """A family's title for headers (the raw name for a family no longer registered)."""
+    try:
+        return families.get(name).title
+    except families.UnknownFamilyError:
+        return name
 
 
 class MainWindow(QMainWindow):
@@ -91,11 +101,10 @@ class MainWindow(QMainWindow):
         self._close_pending = False
         self._stopping = False
         self._paused = False
-        self._rate_samples: deque[tuple[float, int]] = deque(maxlen=200)
         self._last_step = 0
-        self._follow_sig: tuple[int, int] = (-1, -1)
-        self._loader: TorchLoader | None = None
-        self._warmer: ImportWarmer | None = None
+        self._loader = TaskRunner(self)
+        self._loader.finished.connect(self._on_torch_outcome)
+        self._warmer = TaskRunner(self)
         self._help: GanHelpDialog | None = None
         self.last_end: TrainEnd | None = None
 
@@ -103,15 +112,33 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self._build_widgets()
         self._build_menus()
-        self._build_status_bar()
+        self.status = StatusBar(self.statusBar())
         self._restore_settings()
-        self._follow_timer = QTimer(self)
-        self._follow_timer.setInterval(1000)
-        self._follow_timer.timeout.connect(self._poll_followed_run)
+        self.follower = RunFollower(self)
+        self.follower.records.connect(self._on_followed_records)
+        self.follower.grid.connect(self.samples.add_grid)
+        self.follower.progress.connect(self._on_followed_progress)
         self.runs.refresh()
         self._set_state_text("Loading PyTorch…" if load_torch else "Ready")
         if not load_torch:
-            self._reset_progress()
+            self.status.reset()
+
+    # status bar widgets, for tests and scripts
+    @property
+    def state_label(self) -> QLabel:
+        return self.status.state_label
+
+    @property
+    def progress(self) -> Any:
+        return self.status.progress
+
+    @property
+    def step_label(self) -> QLabel:
+        return self.status.step_label
+
+    @property
+    def device_label(self) -> QLabel:
+        return self.status.device_label
 
     def event(self, event: QEvent) -> bool:
         """After the first paint: build the plots and start loading PyTorch."""
@@ -119,6 +146,8 @@ class MainWindow(QMainWindow):
         if not self._started_up and event.type() in (QEvent.Type.Paint,
                                                      QEvent.Type.UpdateRequest):
             self._started_up = True
+            from PySide6.QtCore import QTimer
+
             QTimer.singleShot(0, self.finish_startup)
         return handled
 
@@ -129,31 +158,36 @@ class MainWindow(QMainWindow):
             self.first_paint_s = time.perf_counter()
             self.torch_at_first_paint = "torch" in sys.modules
         self.plots.build()
-        if self._load_torch and self._loader is None and not self.is_ready:
+        if self._load_torch and not self._loader.is_running() and not self.is_ready:
             self._start_torch_loader()
 
     # ------------------------------------------------------------------ construction -----
     def _build_widgets(self) -> None:
-        self.panel = TrainingPanel()
+        # Side panels (Train, Runs): tabs left of the plots, built now (no threads, no torch).
+        self.tabs = QTabWidget()
+        self.tabs.setMinimumWidth(350)
+        self.side_panels: dict[str, Any] = {}
+        self._side_pages: dict[str, QWidget] = {}
+        for spec in registry.panels("side"):
+            panel = spec.build(root=self.runs_root)
+            scroll = QScrollArea()
+            scroll.setWidget(panel)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            index = self.tabs.addTab(scroll, spec.title)
+            self.tabs.setTabToolTip(index, spec.tooltip)
+            self.side_panels[spec.key] = panel
+            self._side_pages[spec.key] = scroll
+        self.panel = self.side_panels["train"]
         self.panel.start_clicked.connect(self.start_training)
         self.panel.pause_clicked.connect(self.toggle_pause)
         self.panel.stop_clicked.connect(self.stop_training)
         self.panel.apply_lr_clicked.connect(self.apply_learning_rates)
         self.panel.model.currentIndexChanged.connect(self._on_panel_model_changed)
-        panel_scroll = QScrollArea()
-        panel_scroll.setWidget(self.panel)
-        panel_scroll.setWidgetResizable(True)
-        panel_scroll.setFrameShape(QFrame.Shape.NoFrame)
-        panel_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-
-        self.runs = RunsBrowser(self.runs_root)
+        self.runs = self.side_panels["runs"]
         self.runs.open_requested.connect(self.open_run)
         self.runs.resume_requested.connect(self.resume_run)
-
-        self.tabs = QTabWidget()
-        self.tabs.addTab(panel_scroll, "Train")
-        self.tabs.addTab(self.runs, "Runs")
-        self.tabs.setMinimumWidth(350)
 
         self.plots = TrainingPlots()
         self.samples = SampleView()
@@ -179,24 +213,22 @@ class MainWindow(QMainWindow):
         self.splitter.setSizes([360, 520, 400])
         self.splitter.setChildrenCollapsible(False)
 
-        # Explore / Reconstruct are built on first use: each owns a worker thread and loads
-        # a model, which a window that only trains never needs.
-        self.explorer: Any = None
-        self.reconstruction: Any = None
-        self._explorer_sig: tuple[Path, int] | None = None
-        self._recon_sig: tuple[Path, int] | None = None
+        # Workspace panels (Explore, Reconstruct, …) are built on first use: each owns a worker
+        # thread and loads a model, which a window that only trains never needs.
+        self.workspace_panels: dict[str, Any] = {}
+        self._workspace_specs: dict[str, PanelSpec] = {}
+        self._panel_sigs: dict[str, tuple[Path, int] | None] = {}
         self.workspace = QTabWidget()
         self.workspace.setDocumentMode(True)
-        self.workspace.addTab(self.splitter, "Training")
-        self.workspace.addTab(self._placeholder("The latent explorer opens a trained DCGAN."),
-                              "Explore")
-        self.workspace.addTab(self._placeholder("Reconstruction opens a trained autoencoder."),
-                              "Reconstruct")
+        self.workspace.addTab(self.splitter, TRAINING_PAGE)
         self.workspace.setTabToolTip(0, "Train a model and watch its losses and samples.")
-        self.workspace.setTabToolTip(1, "Walk the latent space of the current DCGAN run: seeds, "
-                                        "sliders, interpolations and epoch comparisons.")
-        self.workspace.setTabToolTip(2, "Drop images to see how the current autoencoder "
-                                        "reconstructs them, with MSE, PSNR and SSIM.")
+        for spec in registry.panels("workspace"):
+            placeholder = QLabel(spec.placeholder)
+            placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            placeholder.setWordWrap(True)
+            index = self.workspace.addTab(placeholder, spec.title)
+            self.workspace.setTabToolTip(index, spec.tooltip)
+            self._workspace_specs[spec.key] = spec
         self.workspace.currentChanged.connect(self._on_workspace_tab)
 
         self.banner = Banner(dismissible=True)
@@ -206,12 +238,6 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.banner)
         layout.addWidget(self.workspace, 1)
         self.setCentralWidget(central)
-
-    @staticmethod
-    def _placeholder(text: str) -> QWidget:
-        label = QLabel(text)
-        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        return label
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -238,10 +264,14 @@ class MainWindow(QMainWindow):
         self._action(train_menu, "&Resume selected run", self._resume_selected)
 
         view_menu = menu.addMenu("&View")
-        self._action(view_menu, "&Training panel", lambda: self.tabs.setCurrentIndex(0), "Ctrl+1")
-        self._action(view_menu, "&Runs browser", lambda: self.tabs.setCurrentIndex(1), "Ctrl+2")
-        self._action(view_menu, "&Explore the latent space", self.show_explorer, "Ctrl+3")
-        self._action(view_menu, "Re&construct images", self.show_reconstruction, "Ctrl+4")
+        for spec in registry.panels():
+            text = spec.menu_text or spec.title
+            if spec.area == "side":
+                self._action(view_menu, text,
+                             lambda key=spec.key: self.show_side_panel(key), spec.shortcut or None)
+            else:
+                self._action(view_menu, text,
+                             lambda key=spec.key: self.show_panel(key), spec.shortcut or None)
         view_menu.addSeparator()
         self._action(view_menu, "&Latest epoch", self._show_latest_epoch, "End")
         self._action(view_menu, "Reset &layout", self.reset_layout)
@@ -258,35 +288,10 @@ class MainWindow(QMainWindow):
         menu.addAction(action)
         return action
 
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.device_label = QLabel("Device: …")
-        self.device_label.setToolTip("Where the model trains.")
-        self.step_label = QLabel("")
-        self.step_label.setToolTip("Current epoch and global optimisation step.")
-        self.progress = QProgressBar()
-        self.progress.setFixedWidth(220)
-        self.progress.setTextVisible(True)
-        self.progress.setToolTip("Progress over all planned steps of the run.")
-        self.eta_label = QLabel("")
-        self.eta_label.setToolTip("Estimated time left, from the recent speed.")
-        self.speed_label = QLabel("")
-        self.speed_label.setToolTip("Training images processed per second.")
-        self.state_label = QLabel("")
-        bar.addWidget(self.state_label, 1)
-        for widget in (self.step_label, self.progress, self.eta_label, self.speed_label,
-                       self.device_label):
-            bar.addPermanentWidget(widget)
-        self.progress.setRange(0, 0)
-
     # ------------------------------------------------------------------ settings -----------
     def _restore_settings(self) -> None:
         s = self.settings
-        geometry = s.value("window/geometry")
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1280, 800)
+        restore_geometry(self, s)
         state = s.value("window/splitter")
         if isinstance(state, QByteArray) and not state.isEmpty():
             self.splitter.restoreState(state)
@@ -296,20 +301,20 @@ class MainWindow(QMainWindow):
         values = s.value("panel/values")
         if isinstance(values, dict):
             self.panel.restore_values(values)
-        try:
+        with contextlib.suppress(TypeError, ValueError):
             self.plots.set_smoothing(float(s.value("plots/smoothing", 0.0)))
-            self.tabs.setCurrentIndex(int(s.value("window/tab", 0)))
-        except (TypeError, ValueError):
-            pass
+        side = s.value("window/side")
+        if isinstance(side, str) and side in self._side_pages:
+            self.show_side_panel(side)
         self.plots.set_model(self.panel.model.currentData())
 
     def save_settings(self) -> None:
         """Persist geometry, splitters and the last choices."""
         s = self.settings
-        s.setValue("window/geometry", self.saveGeometry())
+        save_geometry(self, s)
         s.setValue("window/splitter", self.splitter.saveState())
         s.setValue("window/plot_splitter", self.plots.splitter.saveState())
-        s.setValue("window/tab", self.tabs.currentIndex())
+        s.setValue("window/side", self.side_panel_key())
         s.setValue("panel/values", self.panel.values())
         s.setValue("plots/smoothing", self.plots.smoothing())
         s.sync()
@@ -318,19 +323,22 @@ class MainWindow(QMainWindow):
         """Back to the default panel sizes."""
         total = max(self.splitter.width(), 900)
         self.splitter.setSizes([int(total * 0.27), int(total * 0.42), int(total * 0.31)])
-        self.plots.splitter.setSizes([1, 1])
+        shown = len(self.plots.visible_plots()) or 1
+        self.plots.splitter.setSizes([1] * max(shown, self.plots.splitter.count()))
 
     # ------------------------------------------------------------------ torch loading ------
     def _start_torch_loader(self) -> None:
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self._loader = TorchLoader(self)
-        self._loader.loaded.connect(self._on_torch_loaded)
-        self._loader.failed.connect(self._on_torch_failed)
-        self._loader.start()
+        self.status.busy()
+        self._loader.start(load_torch)
+
+    def _on_torch_outcome(self, outcome: Outcome) -> None:
+        if outcome.ok:
+            devices, version = outcome.value
+            self._on_torch_loaded(devices, version)
+        elif outcome.error is not None:
+            self._on_torch_failed(outcome.error)
 
     def _on_torch_loaded(self, devices: list[str], version: str) -> None:
-        self._join_loader()
         self.devices = devices
         self.torch_version = version
         self.panel.set_devices(devices)
@@ -339,24 +347,17 @@ class MainWindow(QMainWindow):
         self.device_note = "GPU found: " + ", ".join(found) if found else "No GPU found: CPU."
         self.is_ready = True
         self.panel.set_ready(True)
-        self._reset_progress()
+        self.status.reset()
         self._set_state_text(f"Ready · PyTorch {version}")
-        self._warmer = ImportWarmer(self)
-        self._warmer.start(QThread.Priority.LowPriority)
+        self._warmer.start(warm_imports)
         self.torch_ready.emit()
 
     def _on_torch_failed(self, message: str) -> None:
-        self._join_loader()
         self.panel.set_ready(False, "PyTorch unavailable")
-        self._reset_progress()
+        self.status.reset()
         self._set_state_text("PyTorch could not be loaded")
         self.show_message(message, "error")
         self.torch_failed.emit(message)
-
-    def _join_loader(self) -> None:
-        if self._loader is not None:
-            self._loader.wait()
-            self._loader = None
 
     # ------------------------------------------------------------------ messages -----------
     def show_message(self, text: str, level: str = "error") -> None:
@@ -365,15 +366,7 @@ class MainWindow(QMainWindow):
         self.message_shown.emit(level, text)
 
     def _set_state_text(self, text: str) -> None:
-        self.state_label.setText(text)
-
-    def _reset_progress(self) -> None:
-        self.progress.setVisible(False)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("")
-        self.eta_label.setText("")
-        self.speed_label.setText("")
+        self.status.set_state(text)
 
     # ------------------------------------------------------------------ training -----------
     def is_training(self) -> bool:
@@ -398,13 +391,13 @@ class MainWindow(QMainWindow):
         self.panel.show_error("")
         self.panel.set_config(cfg)  # the form shows exactly what trains
         self.banner.hide()
-        self._stop_following()
+        self.follower.stop()
         self.step_label.setText("")
         self.plots.clear()
         self.samples.clear()
         self.plots.set_model(cfg.model)
         self.current_run = None
-        self.run_header.setText(f"Starting {MODEL_NAMES.get(cfg.model, cfg.model)} on "
+        self.run_header.setText(f"Starting {family_title(cfg.model)} on "
                                 f"{Path(cfg.dataset).name or cfg.dataset}…")
         worker = TrainingWorker(cfg, runs_root=self.runs_root)
         self._launch(worker, cfg.model)
@@ -441,8 +434,7 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         worker = TrainingWorker(resume_dir=run_dir, resume_epochs=epochs,
                                 runs_root=self.runs_root)
-        model = self.panel.model.currentData()
-        self._launch(worker, model)
+        self._launch(worker, self.panel.model.currentData())
         return True
 
     def _launch(self, worker: TrainingWorker, model: str) -> None:
@@ -456,14 +448,12 @@ class MainWindow(QMainWindow):
         self.session = session
         self._stopping = False
         self._paused = False
-        self._rate_samples.clear()
+        self.status.clear_rate()
         self.last_end = None
         self.run_info = None
         self.panel.set_training(True)
         self.runs.set_busy(True)
-        self.progress.setVisible(True)
-        self.progress.setRange(0, 0)
-        self.progress.setFormat("")
+        self.status.busy()
         self._set_state_text("Preparing data…")
         self.plots.set_model(model)
         session.start()
@@ -475,13 +465,13 @@ class MainWindow(QMainWindow):
         if self._paused:
             self.session.resume()
             self._paused = False
-            self._rate_samples.clear()
+            self.status.clear_rate()
             self._set_state_text("Training")
         else:
             self.session.pause()
             self._paused = True
             self._set_state_text("Paused: press Resume (or Space) to continue")
-            self.eta_label.setText("paused")
+            self.status.eta_label.setText("paused")
         self.panel.set_training(True, paused=self._paused)
 
     def stop_training(self) -> None:
@@ -498,9 +488,10 @@ class MainWindow(QMainWindow):
         """Send new learning rates to the running trainer."""
         if not self.is_training() or self.session is None:
             return
-        gan = self.panel.model.currentData() == "dcgan"
-        self.session.control.set_learning_rates(lr_g=lr_g, lr_d=lr_d if gan else None)
-        text = f"Learning rate G {lr_g:g}" + (f", D {lr_d:g}" if gan else "")
+        family = self.panel.family()
+        two = family is not None and family.uses_lr_d
+        self.session.control.set_learning_rates(lr_g=lr_g, lr_d=lr_d if two else None)
+        text = f"Learning rate G {lr_g:g}" + (f", D {lr_d:g}" if two else "")
         self.show_message(text + " from the next step on.", "info")
 
     def _on_run_started(self, info: RunStarted) -> None:
@@ -509,18 +500,14 @@ class MainWindow(QMainWindow):
         self._last_step = info.start_step
         if info.start_step:
             self.plots.truncate(info.start_step)
+            self.plots.truncate_epochs(info.start_epoch - 1)
             self.samples.truncate(info.start_epoch - 1)
         self.device_label.setText(f"Device: {info.device}")
-        self.progress.setRange(0, max(info.total_steps, 1))
-        self.progress.setValue(info.start_step)
-        self.progress.setFormat("%p%")
-        self._rate_samples.clear()
-        self._rate_samples.append((time.monotonic(), info.start_step))
+        self.status.start_steps(info.start_step, info.total_steps)
         skipped = f", {info.skipped_images} skipped" if info.skipped_images else ""
         data = Path(info.dataset).name or info.dataset
         self.run_header.setText(
-            f"{MODEL_NAMES.get(info.model, info.model)} on {data} · "
-            f"{info.num_images:,} images{skipped}"
+            f"{family_title(info.model)} on {data} · {info.num_images:,} images{skipped}"
         )
         self._set_state_text("Training" + (f" · {'; '.join(info.notes)}" if info.notes else ""))
         tip = f"Run folder: {info.run_dir}" if info.run_dir else ""
@@ -533,35 +520,18 @@ class MainWindow(QMainWindow):
         self.plots.add_steps(steps)
         last = steps[-1]
         self._last_step = last.step
-        now = time.monotonic()
-        self._rate_samples.append((now, last.step))
         info = self.run_info
-        total = info.total_steps if info else 0
-        per_epoch = info.steps_per_epoch if info else 0
-        epochs = info.epochs if info else 0
-        in_epoch = (last.step - 1) % per_epoch + 1 if per_epoch else last.step
-        self.step_label.setText(f"Epoch {last.epoch}/{epochs} · step {in_epoch}/{per_epoch}"
-                                if per_epoch else f"Epoch {last.epoch} · step {last.step}")
-        if total:
-            self.progress.setValue(min(last.step, total))
-        self.speed_label.setText(f"{last.images_per_s:,.0f} img/s")
-        if not self._paused:
-            self.eta_label.setText(self._eta_text(total, last.step))
+        self.status.show_step(
+            epoch=last.epoch, epochs=info.epochs if info else 0, step=last.step,
+            per_epoch=info.steps_per_epoch if info else 0,
+            total=info.total_steps if info else 0, images_per_s=last.images_per_s,
+            paused=self._paused)
         if self._help is not None and self._help.isVisible():
             self._help.update_values(self.plots.last_values())
 
-    def _eta_text(self, total: int, step: int) -> str:
-        samples = [s for s in self._rate_samples if s[0] >= time.monotonic() - 30.0]
-        if not total or len(samples) < 2:
-            return "ETA …"
-        (t0, s0), (t1, s1) = samples[0], samples[-1]
-        if t1 <= t0 or s1 <= s0:
-            return "ETA …"
-        rate = (s1 - s0) / (t1 - t0)
-        return f"ETA {format_duration((total - step) / rate)}"
-
     def _on_epoch(self, result: EpochResult) -> None:
         self.samples.add_grid(result.epoch, result.grid)
+        self.plots.add_epoch_metrics(result.epoch, dict(result.scores))
         self._refresh_visible_panel()
         epochs = self.run_info.epochs if self.run_info else result.epoch
         if not self._paused and not self._stopping:
@@ -589,16 +559,14 @@ class MainWindow(QMainWindow):
         self.panel.set_ready(self.is_ready)
         self.runs.set_busy(False)
         if self.progress.maximum() == 0:
-            self._reset_progress()
-        self.eta_label.setText("")
+            self.status.reset()
+        self.status.eta_label.setText("")
         if end is None and self.run_info is not None:
             self._set_state_text("Training stopped by an error; the last checkpoint is kept")
         elif end is None:
             self._set_state_text("Training could not start")
             self.run_header.setText("Training could not start: see the message above, fix "
                                     "the settings and press Start training again.")
-        elif end.status == "failed":
-            self._set_state_text("Training failed")
         elif end.status == "finished":
             self.progress.setValue(self.progress.maximum())
             self._set_state_text(f"Finished: {end.epoch} epochs, {end.step:,} steps")
@@ -622,19 +590,20 @@ class MainWindow(QMainWindow):
         if self.is_training():
             self.show_message("Stop the current run before starting a new one.", "warning")
             return
-        self._stop_following()
+        self.follower.stop()
         self.current_run = None
         self.plots.clear()
         self.samples.clear()
         self.banner.hide()
-        self._reset_progress()
+        self.status.reset()
         self.step_label.setText("")
         self.run_header.setText("New run: choose a data set and a model, then press "
                                 "Start training.")
-        self.tabs.setCurrentIndex(0)
+        self.show_side_panel("train")
 
     def open_run(self, run_dir: Path, *, follow: bool = True) -> bool:
-        """Show a run folder's plots, grids and settings; follow it if it is still written."""
+        """Show a run folder's plots (every step and epoch metric), grids and settings; follow
+        it while another process writes it."""
         run_dir = Path(run_dir)
         if self.is_training():
             self.show_message("Stop training before opening another run.", "warning")
@@ -647,7 +616,7 @@ class MainWindow(QMainWindow):
                               "config.json or metrics.jsonl).", "error")
             return False
         info = run_store.read_run(run_dir)
-        self._stop_following()
+        self.follower.stop()
         self.current_run = run_dir
         self.banner.hide()
         try:
@@ -664,71 +633,48 @@ class MainWindow(QMainWindow):
             records = []
             self.show_message(str(exc), "warning")
         self.plots.clear()
-        self.plots.add_records(r for r in records if r.get("kind", "step") == "step")
-        paths = run_store.sample_paths(run_dir)
-        self.samples.set_paths(paths)
+        self.plots.add_records(r for r in records if r.get("kind", "step") in ("step", "epoch"))
+        self.samples.set_paths(run_store.sample_paths(run_dir))
         if info.damaged and cfg is not None:
             self.show_message(f"This run is damaged: {info.damaged}", "warning")
-        self._last_step = int(records[-1].get("step", 0)) if records else 0
-        done = info.epochs_done
-        planned = info.epochs_planned
+        steps = [r for r in records if r.get("kind", "step") == "step"]
+        self._last_step = int(steps[-1].get("step", 0)) if steps else 0
+        done, planned = info.epochs_done, info.epochs_planned
         self.run_header.setText(
-            f"{MODEL_NAMES.get(info.model, info.model)} on {Path(info.dataset).name or '?'}"
+            f"{family_title(info.model)} on {Path(info.dataset).name or '?'}"
             f" · {done}/{planned} epochs"
         )
         self.run_header.setToolTip(f"Run folder: {run_dir}")
-        self.progress.setVisible(True)
-        self.progress.setRange(0, max(planned, 1))
-        self.progress.setValue(min(done, max(planned, 1)))
-        self.progress.setFormat(f"{done}/{planned} epochs")
-        self.eta_label.setText("")
-        self.speed_label.setText("")
+        self.status.show_epochs(done, planned)
+        self.status.eta_label.setText("")
+        self.status.speed_label.setText("")
         self.step_label.setText(f"step {self._last_step:,}" if self._last_step else "")
         self._set_state_text(f"Opened run {run_dir.name}")
         self.runs.add_folder(run_dir)
         self._refresh_visible_panel()
         if follow:
-            self._follow_sig = self._run_signature(run_dir)
-            self._follow_timer.start()
+            epochs = [int(r.get("epoch", 0)) for r in records if r.get("kind") == "epoch"]
+            self.follower.follow(run_dir, last_step=self._last_step,
+                                 last_epoch=max(epochs, default=0),
+                                 known_epochs=set(self.samples.epochs()))
         return True
 
-    def _stop_following(self) -> None:
-        self._follow_timer.stop()
-
-    @staticmethod
-    def _run_signature(run_dir: Path) -> tuple[int, int]:
-        metrics = run_dir / run_store.METRICS
-        size = metrics.stat().st_size if metrics.exists() else 0
-        return size, len(run_store.sample_paths(run_dir))
-
-    def _poll_followed_run(self) -> None:
-        """Pick up new steps and epochs of an opened run that another process writes."""
-        run_dir = self.current_run
-        if run_dir is None or self.is_training() or not run_dir.is_dir():
-            self._stop_following()
+    def _on_followed_records(self, records: list[dict[str, Any]]) -> None:
+        if self.is_training() or self.current_run != self.follower.run_dir:
+            self.follower.stop()
             return
-        sig = self._run_signature(run_dir)
-        if sig == self._follow_sig:
+        self.plots.add_records(records)
+        self._last_step = self.follower.last_step
+        self.step_label.setText(f"step {self._last_step:,}")
+
+    def _on_followed_progress(self, info: RunInfo) -> None:
+        if self.is_training() or self.current_run != self.follower.run_dir:
+            self.follower.stop()
             return
-        self._follow_sig = sig
-        records = run_store.read_metrics(run_dir)
-        fresh = [r for r in records if r.get("kind", "step") == "step"
-                 and int(r.get("step", 0)) > self._last_step]
-        if fresh:
-            self.plots.add_records(fresh)
-            self._last_step = int(fresh[-1].get("step", self._last_step))
-            self.step_label.setText(f"step {self._last_step:,}")
-        known = set(self.samples.epochs())
-        for index, path in enumerate(run_store.sample_paths(run_dir), start=1):
-            epoch = epoch_of(path) or index
-            if epoch not in known:
-                self.samples.add_grid(epoch, path)
-        info = run_store.read_run(run_dir)
-        planned = max(info.epochs_planned, 1)
-        self.progress.setRange(0, planned)
-        self.progress.setValue(min(info.epochs_done, planned))
-        self.progress.setFormat(f"{info.epochs_done}/{info.epochs_planned} epochs")
-        self._set_state_text(f"Following run {run_dir.name} (written by another process)")
+        self.status.show_epochs(info.epochs_done, info.epochs_planned)
+        run_dir = self.follower.run_dir
+        name = run_dir.name if run_dir is not None else "?"
+        self._set_state_text(f"Following run {name} (written by another process)")
 
     def _resume_selected(self) -> None:
         path = self.runs.selected_path() or self.current_run
@@ -736,6 +682,17 @@ class MainWindow(QMainWindow):
             self.show_message("Select a run in the Runs tab to resume.", "warning")
             return
         self.resume_run(path)
+
+    def open_latest_run(self) -> bool:
+        """Open the newest run of the runs folder that is not damaged (False when none)."""
+        self.runs.refresh()
+        infos = [i for i in self.runs.infos if not i.damaged]
+        if not infos:
+            self.show_message(f"There are no runs in {self.runs_root} yet: train one first.",
+                              "info")
+            return False
+        newest = max(infos, key=lambda i: (i.created or "", i.name))
+        return self.open_run(newest.path)
 
     def open_checkpoint(self, path: Path) -> bool:
         """Open the run a checkpoint belongs to (``RUN/checkpoints/last.pt``)."""
@@ -745,9 +702,12 @@ class MainWindow(QMainWindow):
             return False
         run_dir = path.parent.parent
         if path.parent.name != run_store.CHECKPOINTS or not run_store.is_run_dir(run_dir):
-            # a loose checkpoint or exported weights: explore it (an autoencoder's page
-            # offers reconstruction); the loader refuses anything unsafe or foreign
-            self.show_explorer(path)
+            # a loose checkpoint or exported weights: the first workspace panel opens it (a
+            # model it cannot use offers the panel that can); the loader refuses anything
+            # unsafe or foreign
+            specs = registry.panels("workspace")
+            if specs:
+                self.show_panel(specs[0].key, path)
             return True
         return self.open_run(run_dir)
 
@@ -764,10 +724,10 @@ class MainWindow(QMainWindow):
 
     def _open_images_dialog(self) -> None:
         files, _ = QFileDialog.getOpenFileNames(
-            self, "Open images to reconstruct", "",
+            self, "Open images", "",
             "Images (*.png *.jpg *.jpeg *.gif *.bmp *.tif *.tiff *.webp);;All files (*)")
         if files:
-            self.reconstruct_paths([Path(f) for f in files])
+            self.handle_dropped_paths([Path(f) for f in files])
 
     def _train_folder_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Choose a folder of images to train on")
@@ -776,11 +736,7 @@ class MainWindow(QMainWindow):
 
     def use_image_folder(self, folder: Path) -> None:
         """Train on a folder of images: select it and preview a few."""
-        if self.is_training():
-            self.show_message("Stop training before changing the data set.", "warning")
-            return
-        self.tabs.setCurrentIndex(0)
-        self.panel.set_dataset(folder)
+        self.deliver("train", [Path(folder)])
 
     # ------------------------------------------------------------------ misc UI -----------
     def _on_panel_model_changed(self, *_: object) -> None:
@@ -792,19 +748,28 @@ class MainWindow(QMainWindow):
         if epochs:
             self.samples.show_epoch(epochs[-1])
 
-    def show_gan_help(self) -> None:
-        """Help > How a GAN learns, with live values."""
+    def show_gan_help(self) -> GanHelpDialog:
+        """Help > How a GAN learns, with live values; returns the dialog."""
         if self._help is None:
             self._help = GanHelpDialog(self)
         self._help.update_values(self.plots.last_values())
         self._help.show()
         self._help.raise_()
+        return self._help
 
     def show_about(self) -> None:
         """Help > About: versions and the device found."""
         QMessageBox.about(self, "About AIGC Studio",
                           about_html(self.torch_version, self.devices, self.device_note))
 
+    def keyPressEvent(self, event: Any) -> None:
+        """Escape hides the message banner."""
+        if event.key() == Qt.Key.Key_Escape and self.banner.isVisible():
+            self.banner.hide()
+            return
+        super().keyPressEvent(event)
+
+    # ------------------------------------------------------------------ drops --------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         """Accept local folders and checkpoints."""
         urls = event.mimeData().urls()
@@ -820,84 +785,151 @@ class MainWindow(QMainWindow):
         self.handle_dropped_paths([Path(u.toLocalFile()) for u in urls if u.isLocalFile()])
 
     def handle_dropped_paths(self, paths: list[Path]) -> None:
-        """Image files go to reconstruction; one run folder or checkpoint opens; a folder of
-        images asks whether to reconstruct it or train on it."""
+        """A run folder or checkpoint opens; other paths go to the panels that take them
+        (asking which when several do, e.g. a folder of images: reconstruct or train)."""
         if not paths:
             return
-        if len(paths) == 1:
-            self.handle_dropped_path(paths[0])
-            return
-        if all(p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS for p in paths) or \
-                all(p.is_dir() and not run_store.is_run_dir(p) for p in paths):
-            self.reconstruct_paths(paths)
+        where = drops.route(paths)
+        if where.open is not None:
+            if where.open.is_dir():
+                self.open_run(where.open)
+            else:
+                self.open_checkpoint(where.open)
+        elif where.refused:
+            self.show_message(where.refused, "warning")
+        elif len(where.panels) == 1:
+            self.deliver(where.panels[0].key, paths)
         else:
-            self.show_message("Drop image files or image folders together, or one run folder "
-                              "or checkpoint on its own.", "warning")
+            choice = self.ask_folder_action(paths[0])
+            if choice is not None:
+                self.deliver(choice, paths)
 
     def handle_dropped_path(self, path: Path) -> None:
         """What a drop (or a command-line path) does with one path."""
-        if path.is_dir() and run_store.is_run_dir(path):
-            self.open_run(path)
-        elif path.is_dir():
-            choice = self.ask_folder_action(path)
-            if choice == "train":
-                self.use_image_folder(path)
-            elif choice == "reconstruct":
-                self.reconstruct_paths([path])
-        elif path.suffix in (".pt", ".safetensors"):
-            self.open_checkpoint(path)
-        elif path.suffix.lower() in IMAGE_EXTENSIONS:
-            self.reconstruct_paths([path])
-        else:
-            self.show_message(f"{path.name} is not something AIGC Studio opens: drop images, a "
-                              "folder of images, a run folder or a checkpoint.", "warning")
+        self.handle_dropped_paths([Path(path)])
 
-    def ask_folder_action(self, folder: Path) -> str | None:
-        """Ask what a dropped folder of images is for: "reconstruct", "train" or None."""
+    def ask_folder_action(self, folder: Path,
+                          choices: tuple[PanelSpec, ...] | None = None) -> str | None:
+        """Ask which panel a dropped folder of images is for: its key, or None."""
+        if choices is None:
+            choices = drops.route([folder]).panels
         box = QMessageBox(self)
         box.setWindowTitle("A folder of images")
         box.setText(f"What should AIGC Studio do with {folder.name}?")
-        box.setInformativeText("Reconstruct its images with the current autoencoder, or use "
-                               "it as the data set of a new training run.")
-        recon = box.addButton("Reconstruct images", QMessageBox.ButtonRole.AcceptRole)
-        train = box.addButton("Train on this folder", QMessageBox.ButtonRole.AcceptRole)
+        box.setInformativeText(" or ".join(spec.drop_text for spec in choices) + "?")
+        buttons = {box.addButton(spec.drop_text or spec.title,
+                                 QMessageBox.ButtonRole.AcceptRole): spec.key
+                   for spec in choices}
         box.addButton(QMessageBox.StandardButton.Cancel)
         box.exec()
-        clicked = box.clickedButton()
-        return "reconstruct" if clicked is recon else "train" if clicked is train else None
+        return buttons.get(box.clickedButton())
 
-    # ------------------------------------------------------------------ explore / reconstruct
-    def _ensure_explorer(self) -> Any:
-        if self.explorer is None:
-            from aigc_studio.gui.explorer import ExplorerPanel
+    def deliver(self, key: str, paths: list[Path]) -> None:
+        """Send dropped paths to the panel registered as ``key`` and bring it up."""
+        spec = registry.get(key)
+        if spec.area == "side":
+            panel = self.side_panels[key]
+            refusal = panel.accept_paths(paths, busy=self.is_training())
+            if refusal:
+                self.show_message(refusal, "warning")
+                return
+            self.show_side_panel(key)
+            self.workspace.setCurrentIndex(0)
+        else:
+            panel = self.show_panel(key)
+            panel.accept_paths(paths)
 
-            self.explorer = ExplorerPanel()
-            self.explorer.message.connect(lambda text: self.statusBar().showMessage(text, 6000))
-            self.explorer.open_reconstruction.connect(self._reconstruct_with)
-            self._replace_tab(1, self.explorer, "Explore")
-        return self.explorer
+    def reconstruct_paths(self, paths: list[Path]) -> None:
+        """Send images or folders to the panel that reconstructs them."""
+        self.deliver("reconstruct", paths)
 
-    def _ensure_reconstruction(self) -> Any:
-        if self.reconstruction is None:
-            from aigc_studio.gui.reconstruction import ReconstructionPanel
+    # ------------------------------------------------------------------ hosted panels -------
+    @property
+    def explorer(self) -> Any:
+        """The Explore panel (None until first shown)."""
+        return self.workspace_panels.get("explore")
 
-            self.reconstruction = ReconstructionPanel()
-            self.reconstruction.message.connect(
-                lambda text: self.statusBar().showMessage(text, 6000))
-            self._replace_tab(2, self.reconstruction, "Reconstruct")
-        return self.reconstruction
+    @property
+    def reconstruction(self) -> Any:
+        """The Reconstruct panel (None until first shown)."""
+        return self.workspace_panels.get("reconstruct")
 
-    def _replace_tab(self, index: int, widget: QWidget, title: str) -> None:
-        tip = self.workspace.tabToolTip(index)
+    def show_side_panel(self, key: str) -> None:
+        """Bring a side panel (Train, Runs) to the front."""
+        page = self._side_pages.get(key)
+        if page is not None:
+            self.tabs.setCurrentWidget(page)
+
+    def side_panel_key(self) -> str:
+        """The key of the side panel in front."""
+        current = self.tabs.currentWidget()
+        return next((k for k, page in self._side_pages.items() if page is current), "")
+
+    def _workspace_index(self, key: str) -> int:
+        return 1 + list(self._workspace_specs).index(key)
+
+    def _ensure_panel(self, key: str) -> Any:
+        panel = self.workspace_panels.get(key)
+        if panel is not None:
+            return panel
+        spec = self._workspace_specs[key]
+        panel = spec.build()
+        self.workspace_panels[key] = panel
+        self._panel_sigs[key] = None
+        for signal, slot in (
+            ("message", lambda text: self.status.flash(text, 6000)),
+            ("open_with", self._open_with),
+            ("open_latest_run", self.open_latest_run),
+            ("train_requested", self._train_requested),
+        ):
+            if hasattr(panel, signal):
+                getattr(panel, signal).connect(slot)
+        index = self._workspace_index(key)
         current = self.workspace.currentIndex()
         old = self.workspace.widget(index)
         self.workspace.blockSignals(True)
         self.workspace.removeTab(index)
-        self.workspace.insertTab(index, widget, title)
-        self.workspace.setTabToolTip(index, tip)
+        self.workspace.insertTab(index, panel, spec.title)
+        self.workspace.setTabToolTip(index, spec.tooltip)
         self.workspace.setCurrentIndex(current)
         self.workspace.blockSignals(False)
         old.deleteLater()
+        return panel
+
+    def show_panel(self, key: str, path: Path | None = None) -> Any:
+        """Bring up a workspace panel with ``path`` or the current run's newest weights."""
+        panel = self._ensure_panel(key)
+        self.workspace.setCurrentIndex(self._workspace_index(key))
+        if path is not None:
+            self._panel_sigs[key] = (Path(path), -1)
+            panel.set_model(Path(path))
+            return panel
+        sig = self._model_signature()
+        if sig != self._panel_sigs.get(key):
+            self._panel_sigs[key] = sig
+            if sig is not None or panel.model_info() is None:
+                panel.set_model(sig[0] if sig else None)
+        return panel
+
+    def show_explorer(self, path: Path | None = None) -> None:
+        """Bring up the latent explorer with ``path`` or the current run's newest model."""
+        self.show_panel("explore", path)
+
+    def show_reconstruction(self) -> None:
+        """Bring up reconstruction with the current run's newest model."""
+        self.show_panel("reconstruct")
+
+    def _open_with(self, key: str, path: Path) -> None:
+        panel = self.show_panel(key)
+        if panel.model_info() is None:
+            self._panel_sigs[key] = (Path(path), -1)
+            panel.set_model(Path(path))
+
+    def _train_requested(self, family: str) -> None:
+        if family:
+            self.panel.select_model(family)
+        self.show_side_panel("train")
+        self.workspace.setCurrentIndex(0)
 
     def _model_signature(self) -> tuple[Path, int] | None:
         """The current run and how many epochs of weights it has (None: nothing to load)."""
@@ -910,59 +942,13 @@ class MainWindow(QMainWindow):
         return run, count
 
     def _refresh_visible_panel(self) -> None:
-        """Keep the explorer / reconstruction in front on the newest weights of the run."""
-        if self.workspace.currentIndex() == 1:
-            self.show_explorer()
-        elif self.workspace.currentIndex() == 2:
-            self.show_reconstruction()
+        """Keep the workspace panel in front on the newest weights of the run."""
+        self._on_workspace_tab(self.workspace.currentIndex())
 
     def _on_workspace_tab(self, index: int) -> None:
-        if index == 1:
-            self.show_explorer()
-        elif index == 2:
-            self.show_reconstruction()
-
-    def show_explorer(self, path: Path | None = None) -> None:
-        """Bring up the latent explorer with ``path`` or the current run's newest generator."""
-        panel = self._ensure_explorer()
-        self.workspace.setCurrentIndex(1)
-        if path is not None:
-            self._explorer_sig = (Path(path), -1)
-            panel.set_model(Path(path))
-            return
-        sig = self._model_signature()
-        if sig != self._explorer_sig:
-            self._explorer_sig = sig
-            panel.set_model(sig[0] if sig else None)
-
-    def show_reconstruction(self) -> None:
-        """Bring up reconstruction with the current run's newest autoencoder."""
-        panel = self._ensure_reconstruction()
-        self.workspace.setCurrentIndex(2)
-        sig = self._model_signature()
-        if sig != self._recon_sig and sig is not None:
-            self._recon_sig = sig
-            panel.set_model(sig[0])
-
-    def reconstruct_paths(self, paths: list[Path]) -> None:
-        """Send images or folders to the reconstruction panel (it says when a GAN is open)."""
-        self.show_reconstruction()
-        if self.reconstruction.model_info() is None and self._recon_sig is None:
-            self.statusBar().showMessage("Open or train an autoencoder run: the images wait "
-                                         "for it.", 8000)
-        self.reconstruction.add_paths(paths)
-
-    def _reconstruct_with(self, path: Path) -> None:
-        self.show_reconstruction()
-        if self.reconstruction.model_info() is None:
-            self.reconstruction.set_model(path)
-
-    def keyPressEvent(self, event: Any) -> None:
-        """Escape hides the message banner."""
-        if event.key() == Qt.Key.Key_Escape and self.banner.isVisible():
-            self.banner.hide()
-            return
-        super().keyPressEvent(event)
+        keys = list(self._workspace_specs)
+        if 1 <= index <= len(keys):
+            self.show_panel(keys[index - 1])
 
     # ------------------------------------------------------------------ closing ------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -974,11 +960,10 @@ class MainWindow(QMainWindow):
             self._set_state_text("Closing: saving a checkpoint first…")
             event.ignore()
             return
-        self._stop_following()
+        self.follower.stop()
         self.panel.wait_for_preview()
         self._shutdown_panels()
-        if self._loader is not None:
-            self._loader.wait()
+        self._loader.join()
         if self._help is not None:
             self._help.close()
         self.save_settings()
@@ -989,14 +974,12 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.is_running():
             self.session.stop()
             self.session.wait(timeout_ms)
-        for thread in (self._loader, self._warmer):
-            if thread is not None:
-                thread.wait(timeout_ms)
+        self._loader.join(timeout_ms)
+        self._warmer.join(timeout_ms)
         self.panel.wait_for_preview()
         self._shutdown_panels()
 
     def _shutdown_panels(self) -> None:
-        """Join the explorer's and the reconstruction panel's worker threads."""
-        for panel in (self.explorer, self.reconstruction):
-            if panel is not None:
-                panel.shutdown()
+        """Join the workspace panels' worker threads."""
+        for panel in self.workspace_panels.values():
+            panel.shutdown()

@@ -1,21 +1,19 @@
-"""Background work for the window: training, loading PyTorch, previewing an image folder.
+"""Training in the background: the engine's callbacks become throttled Qt signals.
 
 Nothing here imports torch at module level: the trainer is imported inside the worker thread,
 so the window paints before PyTorch is loaded. Signals carry plain data only (engine
-dataclasses with numpy arrays, strings, lists).
+dataclasses with numpy arrays, strings, lists). The thread is a :mod:`gui.threading` task.
 """
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Signal
 
 from aigc_studio.engine.callbacks import (
     EpochResult,
@@ -26,6 +24,7 @@ from aigc_studio.engine.callbacks import (
     TrainingControl,
 )
 from aigc_studio.engine.config import TrainConfig
+from aigc_studio.gui.threading import Outcome, TaskRunner, user_message
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +57,8 @@ class _CallbackAdapter(TrainingCallback):
 class TrainingWorker(QObject):
     """Runs one ``Trainer.fit`` in a QThread and re-emits its callbacks as Qt signals.
 
-    ``failed`` carries one sentence for the user; ``finished`` always comes last, with the
-    ``TrainEnd`` (or None when the trainer could not even start).
+    ``failed`` carries one sentence for the user; :meth:`run` returns the ``TrainEnd`` (or None
+    when the trainer could not even start) and never raises.
     """
 
     run_started = Signal(object)  # RunStarted
@@ -67,7 +66,6 @@ class TrainingWorker(QObject):
     epoch_finished = Signal(object)  # EpochResult
     warning = Signal(str)
     failed = Signal(str)
-    finished = Signal(object)  # TrainEnd | None
 
     def __init__(
         self,
@@ -114,10 +112,8 @@ class TrainingWorker(QObject):
             self.steps_ready.emit(pending)
 
     # --- the work --------------------------------------------------------------------------
-    @Slot()
-    def run(self) -> None:
-        """Train until finished, stopped or failed (runs in the worker's thread)."""
-        from aigc_studio.errors import AigcError
+    def run(self) -> TrainEnd | None:
+        """Train until finished, stopped or failed (runs in a worker thread)."""
 
         end: TrainEnd | None = None
         try:
@@ -145,32 +141,28 @@ class TrainingWorker(QObject):
             end = trainer.fit()
             if end is not None and end.status == "failed":
                 self.failed.emit(end.message or "Training failed.")
-        except AigcError as exc:
-            self.failed.emit(str(exc))
-        except MemoryError:
-            self.failed.emit("The computer ran out of memory; try a smaller batch size.")
-        except Exception as exc:
-            log.exception("training worker crashed")
-            self.failed.emit(f"Unexpected error: {exc}")
+        except Exception as exc:  # MemoryError included: one sentence for the user
+            from aigc_studio.errors import AigcError
+
+            if not isinstance(exc, (AigcError, MemoryError)):
+                log.exception("training worker crashed")
+            self.failed.emit(user_message(exc))
         finally:
             self.flush_steps()
-            self.finished.emit(end)
+        return end
 
 
 class TrainingSession(QObject):
-    """Owns one worker and its QThread; ``done`` fires after the thread has fully stopped."""
+    """Runs one worker in the background (a :class:`TaskRunner` task); ``done`` fires once
+    the trainer has returned."""
 
     done = Signal(object)  # TrainEnd | None
 
     def __init__(self, worker: TrainingWorker, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
-        self.thread = QThread()
-        self.thread.setObjectName("aigc-training")
-        self.worker.moveToThread(self.thread)
-        self.thread.started.connect(self.worker.run)
-        self.worker.finished.connect(self._on_worker_finished)
-        self.thread.finished.connect(self._on_thread_finished)
+        self._runner = TaskRunner(self)
+        self._runner.finished.connect(self._on_finished)
         self.end: TrainEnd | None = None
         self._running = False
 
@@ -180,13 +172,13 @@ class TrainingSession(QObject):
         return self.worker.control
 
     def start(self) -> None:
-        """Start the worker's thread (training begins there)."""
+        """Start training in the background (``core.device.yield_cpu_to_gui`` keeps the
+        window first)."""
         self._running = True
-        self.thread.start(QThread.Priority.LowPriority)  # the window comes first (see
-        # core.device.yield_cpu_to_gui for Linux, where Qt cannot lower it)
+        self._runner.start(self.worker.run)
 
     def is_running(self) -> bool:
-        """True from start until the thread has stopped."""
+        """True from start until ``done`` has been emitted."""
         return self._running
 
     def pause(self) -> None:
@@ -202,102 +194,12 @@ class TrainingSession(QObject):
         self.control.stop()
 
     def wait(self, timeout_ms: int = 60_000) -> bool:
-        """Block until the thread has stopped (for shutdown paths only)."""
-        return self.thread.wait(timeout_ms)
+        """Block until the trainer has returned (for shutdown paths only)."""
+        return self._runner.join(timeout_ms)
 
-    def _on_worker_finished(self, end: TrainEnd | None) -> None:
-        self.end = end
-        self.thread.quit()
-
-    def _on_thread_finished(self) -> None:
-        self.thread.wait()
+    def _on_finished(self, outcome: Outcome) -> None:
+        self.end = outcome.value if outcome.ok else None
+        if outcome.error is not None:  # run() never raises; a bug in it still reaches the user
+            self.worker.failed.emit(outcome.error)
         self._running = False
         self.done.emit(self.end)
-
-
-class TorchLoader(QThread):
-    """Imports PyTorch and the trainer in the background, then reports the devices found."""
-
-    loaded = Signal(list, str)  # available devices, torch version
-    failed = Signal(str)
-
-    def run(self) -> None:
-        """Import torch (2 s or more) off the GUI thread."""
-        try:
-            import torch
-
-            import aigc_studio.engine.trainer  # noqa: F401 - warm the import for the worker
-            from aigc_studio.core.device import available_devices
-
-            devices = list(available_devices())
-            # Full garbage collections walk every object alive; after torch's import that
-            # takes 130-170 ms with the GIL held, which froze the window. Frozen objects are
-            # skipped (they live as long as the process anyway).
-            gc.freeze()
-            self.loaded.emit(devices, str(torch.__version__))
-        except Exception as exc:
-            log.exception("loading PyTorch failed")
-            self.failed.emit(f"PyTorch could not be loaded: {exc}")
-
-
-class ImportWarmer(QThread):
-    """Imports what the first training start would (``torch._dynamo``, ~2 s) in advance.
-
-    ``torch.optim`` imports it on the first optimiser; in the training thread that delayed the
-    first step and, through the garbage collections it triggers, stalled the window. Started
-    once the window is ready, while the user is still choosing settings.
-    """
-
-    def run(self) -> None:
-        try:
-            import torch._dynamo  # noqa: F401 - the warm-up itself
-
-            gc.freeze()  # what the import created lives on: keep it out of full collections
-        except Exception:  # only a warm-up: the optimiser imports it again if it must
-            log.warning("warming torch._dynamo failed", exc_info=True)
-
-
-class FolderPreviewLoader(QThread):
-    """Counts the usable images of a folder and prepares a few exactly as they will be fed."""
-
-    ready = Signal(object, list, int, int, list)  # folder, arrays, usable, skipped, notes
-    failed = Signal(object, str)  # folder, message
-
-    def __init__(
-        self, folder: Path, size: int, channels: int | None, count: int = 8,
-        parent: QObject | None = None,
-    ) -> None:
-        super().__init__(parent)
-        self.folder = folder
-        self.size = size
-        self.channels = channels
-        self.count = count
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        """Stop early (checked between images)."""
-        self._cancel.set()
-
-    def run(self) -> None:
-        """Sort the folder into usable / skipped from the headers, then prepare a few."""
-        try:
-            from aigc_studio.core.images import prepare_image, scan_folder
-
-            usable, skipped = scan_folder(self.folder, cancel=self._cancel)
-            arrays: list[np.ndarray] = []
-            notes = [f"{Path(path).name}: {reason}" for path, reason in skipped]
-            bad = 0
-            for path in usable:
-                if self._cancel.is_set() or len(arrays) >= self.count:
-                    break
-                try:
-                    prepared = prepare_image(path, self.size, self.channels or 3)
-                except Exception as exc:  # a truncated file only shows when decoded
-                    bad += 1
-                    notes.append(f"{Path(path).name}: {exc}")
-                    continue
-                arrays.append(np.asarray(prepared.array))
-                notes.extend(f"{Path(path).name}: {n}" for n in prepared.notes)
-            self.ready.emit(self.folder, arrays, len(usable) - bad, len(skipped) + bad, notes)
-        except Exception as exc:
-            self.failed.emit(self.folder, str(exc))

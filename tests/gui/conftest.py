@@ -102,3 +102,15 @@ def tiny_runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Pa
                    for name, model in (("gan", "dcgan"), ("ae", "autoencoder"))}
     finally:
         torch.set_num_threads(threads)
+
+
+@pytest.fixture(autouse=True)
+def no_dangling_workers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves a background task running in the thread pool (the window's
+    workers are superqt pool tasks, which the QThread check above cannot see)."""
+    yield
+    from PySide6.QtCore import QThreadPool
+
+    pool = QThreadPool.globalInstance()
+    if pool.activeThreadCount() and not pool.waitForDone(60_000):
+        pytest.fail(f"{request.node.nodeid} left background tasks running", pytrace=False)

@@ -15,8 +15,8 @@ from aigc_studio.core.grid import make_grid
 from aigc_studio.core.latent import path as latent_path
 from aigc_studio.core.latent import seed_vector
 from aigc_studio.engine.inference import LoadedModel, decode, load_model
-from aigc_studio.gui.explorer import ExplorerPanel
-from aigc_studio.gui.render_worker import PCA_COMPONENTS
+from aigc_studio.gui.panels.explore.panel import ExplorerPanel
+from aigc_studio.gui.panels.explore.worker import PCA_COMPONENTS
 from tests.gui.conftest import TINY_LATENT
 
 TIMEOUT_MS = 60_000
@@ -82,7 +82,7 @@ def test_sliders_render_what_a_direct_decode_gives(qtbot, loaded: ExplorerPanel,
                                                    gan_model: LoadedModel) -> None:
     panel = loaded
     info = panel.model_info()
-    assert info is not None and info.is_gan and info.latent_dim == LATENT
+    assert info is not None and info.capabilities.samples and info.latent_dim == LATENT
     assert info.epochs_saved == 2
     assert np.array_equal(panel.current_image(), direct(gan_model, 0))
 
@@ -222,7 +222,7 @@ def test_autoencoder_points_to_the_reconstruction_panel(qtbot, panel: ExplorerPa
     with qtbot.waitSignal(panel.model_loaded, timeout=TIMEOUT_MS):
         panel.set_model(runs["ae"])
     assert panel.stack.currentIndex() == ExplorerPanel.PAGE_NOTE
-    assert "autoencoder" in panel.note_title.text()
+    assert "Autoencoder" in panel.note_title.text()
     assert "reconstruction panel" in panel.note_text.text()
     with qtbot.waitSignal(panel.open_reconstruction) as blocker:
         panel.note_button.click()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from aigc_studio.engine.callbacks import StepMetrics
-from aigc_studio.gui.plots import SeriesBuffer, TrainingPlots
+from aigc_studio.gui.widgets.plots import SeriesBuffer, TrainingPlots
 
 
 def reference_ema(values: list[float], weight: float) -> list[float]:
@@ -37,7 +37,12 @@ def test_series_buffer_grows_and_smooths_incrementally() -> None:
 def test_plots_take_steps_and_records(qtbot) -> None:
     plots = TrainingPlots()
     qtbot.addWidget(plots)
-    plots.add_steps([StepMetrics(1, 1, 1.2, 0.7, 0.6, 0.4), StepMetrics(1, 2, 1.1, 0.8, 0.6, 0.45)])
+    plots.add_steps([
+        StepMetrics(epoch=1, step=1, values={"loss_d": 1.2, "loss_g": 0.7, "d_real": 0.6,
+                                             "d_fake": 0.4}),
+        StepMetrics(epoch=1, step=2, values={"loss_d": 1.1, "loss_g": 0.8, "d_real": 0.6,
+                                             "d_fake": 0.45}),
+    ])
     assert plots.point_count("loss_d") == 2  # data arriving before the plots exist is kept
     plots.build()
     assert plots.is_built
@@ -71,11 +76,12 @@ def test_autoencoder_shows_only_reconstruction(qtbot) -> None:
     plots.show()
     plots.build()
     plots.set_model("autoencoder")
-    assert not plots.d_plot.isVisible()
-    assert plots.raw_curves["loss_recon"].isVisible()
-    assert not plots.raw_curves["loss_d"].isVisible()
+    assert plots.visible_plots() == ["loss"]
+    assert plots.shown_series() == ["loss_recon"]
     plots.set_model("dcgan")
-    assert plots.d_plot.isVisible() and not plots.raw_curves["loss_recon"].isVisible()
+    assert plots.visible_plots() == ["loss", "d_out"]
+    assert plots.plot("d_out").isVisible()
+    assert sorted(plots.shown_series()) == ["d_fake", "d_real", "loss_d", "loss_g"]
 
 
 def test_hundred_thousand_points_use_clip_and_peak_downsampling(qtbot) -> None:
@@ -94,5 +100,5 @@ def test_hundred_thousand_points_use_clip_and_peak_downsampling(qtbot) -> None:
     curve = plots.raw_curves["loss_d"]
     assert curve.opts["clipToView"] and curve.opts["autoDownsample"]
     assert curve.opts["downsampleMethod"] == "peak"
-    plots.loss_plot.setXRange(50_000, 50_100, padding=0)
+    plots.plot("loss").setXRange(50_000, 50_100, padding=0)
     qtbot.waitUntil(lambda: len(curve.getData()[0]) < 1_000)  # only what is in view is drawn

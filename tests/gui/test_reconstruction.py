@@ -254,10 +254,10 @@ def test_a_gan_model_shows_the_note_and_keeps_the_drop(qtbot, panel: Reconstruct
                                                        runs: dict[str, Path],
                                                        tmp_path: Path) -> None:
     files = write_files(tmp_path / "in")
-    assert "Open an autoencoder run first" in panel.drop_hint.text()
+    assert "Open a run of a model that encodes images" in panel.drop_hint.text()
     with qtbot.waitSignal(panel.model_loaded, timeout=TIMEOUT_MS):
         panel.set_model(runs["gan"])
-    assert "reconstruction needs an autoencoder" in panel.banner.text()
+    assert "reconstruction needs a model that encodes images" in panel.banner.text()
     assert not panel.is_ready()
     drop(qtbot, panel, [files["plain.png"]])
     assert not panel.is_busy() and panel.results() == []

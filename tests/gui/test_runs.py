@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.gui.main_window import MainWindow
-from aigc_studio.gui.runs_browser import RunsBrowser
+from aigc_studio.gui.panels.runs.browser import RunsBrowser
 from tests.gui.conftest import TRAIN_TIMEOUT_MS, tiny_config
 
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from aigc_studio.gui.sample_view import SampleView, epoch_of
+from aigc_studio.gui.widgets.sample_view import SampleView, epoch_of
 
 
 def grid(value: int, size: int = 34) -> np.ndarray:

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from aigc_studio.engine.config import ConfigError
-from aigc_studio.gui.training_panel import TrainingPanel
+from aigc_studio.gui.panels.training.form import TrainingPanel
 from tests.gui.conftest import tiny_config
 
 

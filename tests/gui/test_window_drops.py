@@ -68,7 +68,7 @@ def test_images_dropped_on_a_gan_run_say_reconstruction_needs_an_autoencoder(
     with qtbot.waitSignal(window.reconstruction.model_loaded, timeout=TIMEOUT_MS):
         pass
     drop(window, images(tmp_path / "in")[:1])
-    assert "reconstruction needs an autoencoder" in window.reconstruction.banner.text()
+    assert "reconstruction needs a model that encodes images" in window.reconstruction.banner.text()
     assert window.reconstruction.results() == []
 
 
@@ -118,6 +118,6 @@ def test_explore_tab_loads_the_current_gan(qtbot, make_window: Callable,
         window.workspace.setCurrentIndex(1)
     qtbot.waitUntil(lambda: window.explorer is not None and
                     window.explorer.model_info() is not None, timeout=TIMEOUT_MS)
-    assert window.explorer.model_info().is_gan
+    assert window.explorer.model_info().capabilities.samples
     window.shutdown()
     assert not window.explorer.worker.is_running()

@@ -8,13 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QRect, QSettings, QSize
 
+from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import StepMetrics
-from aigc_studio.gui.dialogs import live_values_html
-from aigc_studio.gui.main_window import MainWindow, format_duration
-from aigc_studio.gui.worker import TrainingWorker
+from aigc_studio.gui.main_window import MainWindow
+from aigc_studio.gui.training_session import TrainingWorker
+from aigc_studio.gui.widgets.dialogs import live_values_html
+from aigc_studio.gui.window.settings import fitted_geometry
 from tests.gui.conftest import TRAIN_TIMEOUT_MS, tiny_config
+
+
+def gan_step(step: int, loss_d: float, loss_g: float, d_real: float | None = None,
+             d_fake: float | None = None) -> StepMetrics:
+    """A step of a GAN run, by keyword (the metrics are open, named by the family)."""
+    values = {"loss_d": loss_d, "loss_g": loss_g}
+    if d_real is not None and d_fake is not None:
+        values |= {"d_real": d_real, "d_fake": d_fake}
+    return StepMetrics(epoch=1, step=step, values=values)
 
 
 def test_choices_geometry_and_smoothing_persist(qtbot, make_window: Callable,
@@ -23,28 +34,46 @@ def test_choices_geometry_and_smoothing_persist(qtbot, make_window: Callable,
     first.panel.set_config(tiny_config(epochs=33, model="autoencoder", batch_size=48))
     first.plots.set_smoothing(0.6)
     first.tabs.setCurrentIndex(1)
-    first.resize(first.minimumWidth(), 520)  # the offscreen screen is only 800x600
+    first.resize(first.minimumWidth(), 520)  # wider than the 800-pixel offscreen screen
     first.close()
     second = make_window(wait_ready=False, load_torch=False)
     assert second.panel.epochs.value() == 33 and second.panel.batch_size.value() == 48
     assert second.panel.model.currentData() == "autoencoder"
     assert second.plots.smoothing() == 0.6
     assert second.tabs.currentIndex() == 1
-    assert second.height() == 520
+    # the saved geometry does not fit the screen: a default size that does (as far as the
+    # window's minimum width allows) replaces it
+    available = second.screen().availableGeometry()
+    assert second.height() == min(800, available.height())
+
+
+def test_saved_geometry_that_does_not_fit_falls_back_to_one_that_does() -> None:
+    laptop = QRect(0, 0, 1280, 800)
+    # saved by an offscreen run (800x800 screen): cramped on a 1280x800 display
+    assert fitted_geometry(QRect(2, 2, 850, 480), QSize(800, 800), laptop) == laptop
+    # saved on a larger monitor: does not fit, so the default size, centred
+    big = fitted_geometry(QRect(100, 100, 1800, 1000), QSize(2560, 1440), laptop)
+    assert big == QRect(0, 0, 1280, 800)
+    small_screen = QRect(0, 0, 1024, 700)
+    assert fitted_geometry(QRect(0, 0, 1280, 800), QSize(1280, 800), small_screen) == \
+        small_screen
+    # saved on this screen and fitting: kept as the user left it
+    assert fitted_geometry(QRect(40, 30, 900, 600), QSize(1280, 800), laptop) is None
+    # no saved geometry: the default
+    assert fitted_geometry(None, None, QRect(0, 0, 1920, 1080)) == QRect(320, 140, 1280, 800)
 
 
 def test_help_shows_formulas_with_live_values(qtbot, make_window: Callable) -> None:
     window = make_window(wait_ready=False, load_torch=False)
     window.finish_startup()
-    window.show_gan_help()
-    html = window._help.text.toPlainText()
+    dialog = window.show_gan_help()
+    html = dialog.text.toPlainText()
     assert "log(1 − D(G(z)))" in html and "Start training a DCGAN" in html
-    window.plots.add_steps([StepMetrics(1, 1, 1.1, 0.9, 0.8, 0.25)])
-    window._on_steps([StepMetrics(1, 2, 1.0, 0.8, 0.75, 0.3)])
-    text = window._help.text.toPlainText()
+    window.plots.add_steps([gan_step(1, 1.1, 0.9, 0.8, 0.25), gan_step(2, 1.0, 0.8, 0.75, 0.3)])
+    text = window.show_gan_help().text.toPlainText()  # shown again: the newest values
     assert "D(x) = 0.750, D(G(z)) = 0.300" in text
     assert "log 0.750" in text and "1.204" in text  # -(ln .75 + ln .7) = 0.644 ... L_G 1.204
-    window._help.close()
+    dialog.close()
 
 
 def test_live_values_arithmetic() -> None:
@@ -69,7 +98,7 @@ def test_dropping_an_image_folder_selects_it(qtbot, make_window: Callable,
 
 def test_new_training_clears_the_view(qtbot, make_window: Callable) -> None:
     window = make_window(wait_ready=False, load_torch=False)
-    window.plots.add_steps([StepMetrics(1, 1, 1.0, 1.0, 0.5, 0.5)])
+    window.plots.add_steps([gan_step(1, 1.0, 1.0, 0.5, 0.5)])
     window.samples.add_grid(1, np.zeros((8, 8, 3), np.uint8))
     window.act_new.trigger()
     assert window.plots.point_count() == 0 and window.samples.epochs() == []
@@ -80,7 +109,7 @@ def test_worker_throttles_step_signals(qtbot) -> None:
     received: list[list[StepMetrics]] = []
     worker.steps_ready.connect(received.append)
     for step in range(1, 1001):  # the trainer reporting far faster than a screen refreshes
-        worker.queue_steps([StepMetrics(1, step, 1.0, 1.0)])
+        worker.queue_steps([gan_step(step, 1.0, 1.0)])
     assert len(received) == 1 and len(received[0]) == 1  # the first batch, then held back
     worker.flush_steps()  # epoch end / training end flush what is pending
     assert len(received) == 2 and received[1][-1].step == 1000
@@ -99,6 +128,6 @@ def test_autoencoder_run_plots_reconstruction(qtbot, window: MainWindow) -> None
     assert done.args[0].status == "finished"
     assert window.plots.point_count("loss_recon") > 0
     assert window.plots.point_count("loss_d") == 0
-    assert not window.plots.d_plot.isVisible()
+    assert window.plots.visible_plots() == ["loss"]
     assert window.samples.epochs() == [1]
     assert not window.panel.lr_d.isVisible()

@@ -1,4 +1,10 @@
-"""Live training plots: losses per step and the discriminator's outputs (pyqtgraph).
+"""Live training plots built from the model family's metric and plot specs (pyqtgraph).
+
+Every metric is a named series (``MetricSpec``): its label, colour, axis (step or epoch) and
+the plot it is drawn in come from the registered families, so a new family or a new metric
+needs no change here. A step-axis plot per ``PlotSpec`` of the family; an epoch-axis plot for
+per-epoch metrics (``"kind": "epoch"`` records); a metric no registered family declares still
+plots, with a generic label, in "Other metrics" (step) or the epoch plot.
 
 Data arrives in batches (at most ~20 a second from the worker); every series appends into a
 growing numpy buffer and the curves redraw with clip-to-view and peak downsampling, so the
@@ -7,6 +13,7 @@ plots stay smooth at 100,000+ points.
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -14,27 +21,22 @@ import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
+from aigc_studio import families
 from aigc_studio.engine.callbacks import StepMetrics
+from aigc_studio.families import MetricSpec, ModelFamily, PlotSpec
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
 
-SERIES = ("loss_d", "loss_g", "d_real", "d_fake", "loss_recon")
-COLORS = {
-    "loss_d": "#ef6c5a",
-    "loss_g": "#4fa3f7",
-    "d_real": "#6cc76c",
-    "d_fake": "#e8b04b",
-    "loss_recon": "#b48cf2",
-}
-LABELS = {
-    "loss_d": "D loss",
-    "loss_g": "G loss",
-    "d_real": "D(x)",
-    "d_fake": "D(G(z))",
-    "loss_recon": "reconstruction loss",
-}
-
+# Keys of metrics.jsonl records that are bookkeeping, not metrics.
+NOT_METRICS = frozenset({"kind", "epoch", "step", "images_per_s", "seconds", "event",
+                         "message", "time", "lr_g", "lr_d"})
+OTHER_PLOT = PlotSpec("other", "Other metrics", "value",
+                      tooltip="Metrics this run recorded that no registered model family "
+                              "declares.")
+EPOCH_PLOT = PlotSpec("epoch", "Per-epoch metrics", "value", axis="epoch",
+                      tooltip="Metrics measured once per epoch (sample quality and the like).")
+GENERIC_COLORS = ("#4fa3f7", "#ef6c5a", "#6cc76c", "#e8b04b", "#b48cf2", "#5fd7d7", "#f28cb4")
 
 class SeriesBuffer:
     """A growing (step, value) buffer with an incrementally updated smoothed copy."""
@@ -106,46 +108,68 @@ class SeriesBuffer:
         return self.x[: self.n], y[: self.n]
 
 
-def _keyed_title(title: str, names: tuple[str, ...]) -> str:
+def metric_spec(name: str, family: ModelFamily | None = None) -> MetricSpec:
+    """The spec of a metric: the family's, any registered family's, or a generic one."""
+    spec = (family.metric(name) if family is not None else None) or families.metric_spec(name)
+    if spec is not None:
+        return spec
+    color = GENERIC_COLORS[zlib.crc32(name.encode()) % len(GENERIC_COLORS)]
+    return MetricSpec(name, name.replace("_", " "), group=OTHER_PLOT.key, color=color)
+
+
+def _keyed_title(title: str, specs: Iterable[MetricSpec]) -> str:
     """A plot title with a colour key (a legend that never covers the curves)."""
     keys = "&nbsp;&nbsp;".join(
-        f"<span style='color:{COLORS[n]}'>&#9473;&#9473; {LABELS[n]}</span>" for n in names
+        f"<span style='color:{m.color}'>&#9473;&#9473; {m.label}</span>" for m in specs
     )
-    return f"{title}&nbsp;&nbsp;&nbsp;{keys}"
+    return f"{title}&nbsp;&nbsp;&nbsp;{keys}" if keys else title
 
 
-def _make_plot(title: str, y_label: str) -> pg.PlotWidget:
+def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     import pyqtgraph as pg
 
     plot = pg.PlotWidget()
-    plot.setTitle(title, size="10pt")
-    plot.setLabel("bottom", "step")
-    plot.setLabel("left", y_label)
+    plot.setTitle(spec.title, size="10pt")
+    plot.setLabel("bottom", spec.axis)
+    plot.setLabel("left", spec.y_label)
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
     plot.setMouseEnabled(x=True, y=True)
     plot.getPlotItem().setMenuEnabled(True)
+    if spec.tooltip:
+        plot.setToolTip(spec.tooltip)
+    if spec.y_range is not None:
+        plot.setYRange(*spec.y_range)
+    for y, label in spec.lines:
+        plot.addItem(pg.InfiniteLine(
+            pos=y, angle=0, pen=pg.mkPen("#9aa0a6", width=1, style=Qt.PenStyle.DashLine),
+            label=label,
+            labelOpts={"position": 0.98, "color": "#9aa0a6", "anchors": [(1, 1), (1, 1)]},
+        ))
     return plot
 
 
 class TrainingPlots(QWidget):
-    """Two stacked plots (losses; D outputs) and a smoothing slider."""
+    """One plot per ``PlotSpec`` of the model family (step axis), an epoch-axis plot once
+    per-epoch metrics arrive, and a smoothing slider."""
 
     smoothing_changed = Signal(float)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.buffers: dict[str, SeriesBuffer] = {name: SeriesBuffer() for name in SERIES}
-        self._is_gan = True
-        self.loss_plot: pg.PlotWidget | None = None
-        self.d_plot: pg.PlotWidget | None = None
+        self.buffers: dict[str, SeriesBuffer] = {}  # metric name -> points
+        self._axis: dict[str, str] = {}  # metric name -> "step" | "epoch"
+        self._family: ModelFamily | None = None
+        self._built = False
+        self.plots: dict[str, pg.PlotWidget] = {}  # PlotSpec key -> widget
+        self._plot_specs: dict[str, PlotSpec] = {}
+        self._curve_plot: dict[str, str] = {}  # metric name -> plot key it is drawn in
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
-        self._slots = [QLabel("Loading plots…"), QLabel("")]
-        for slot in self._slots:
-            slot.setAlignment(Qt.AlignmentFlag.AlignCenter)
-            slot.setObjectName("hint")
+        self._placeholder = QLabel("Loading plots…")
+        self._placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._placeholder.setObjectName("hint")
 
         self.slider = QSlider(Qt.Orientation.Horizontal)
         self.slider.setRange(0, 99)
@@ -159,8 +183,7 @@ class TrainingPlots(QWidget):
         self.slider.valueChanged.connect(self._on_slider)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
-        self.splitter.addWidget(self._slots[0])
-        self.splitter.addWidget(self._slots[1])
+        self.splitter.addWidget(self._placeholder)
         self.splitter.setChildrenCollapsible(False)
 
         row = QHBoxLayout()
@@ -171,112 +194,227 @@ class TrainingPlots(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter, 1)
         layout.addLayout(row)
-        self.set_model("dcgan")
+        first = families.all_families()
+        self.set_model(first[0].name if first else None)
 
     @property
     def is_built(self) -> bool:
         """True once the pyqtgraph plots exist (built after the window first paints)."""
-        return self.loss_plot is not None
+        return self._built
 
     def build(self) -> None:
         """Import pyqtgraph and create the plots (idempotent; data added before is kept)."""
-        if self.is_built:
+        if self._built:
             return
         import pyqtgraph as pg
 
         pg.setConfigOptions(antialias=False)
-        base = self.palette().base().color()
-        pg.setConfigOption("background", base)
+        pg.setConfigOption("background", self.palette().base().color())
         pg.setConfigOption("foreground", self.palette().text().color())
-        self.loss_plot = _make_plot("Losses", "loss")
-        self.loss_plot.setToolTip(
-            "Discriminator (D) and generator (G) loss at every step. In a healthy GAN neither "
-            "wins for long: the two curves wobble around each other instead of one going to 0."
-        )
-        self.d_plot = _make_plot("Discriminator outputs", "probability")
-        self.d_plot.setToolTip(
-            "D(x): how real D thinks real images are; D(G(z)): how real it thinks the fakes are. "
-            "Both drifting towards 0.5 means D can no longer tell them apart."
-        )
-        self.d_plot.setYRange(0.0, 1.0)
-        half = pg.InfiniteLine(
-            pos=0.5, angle=0, pen=pg.mkPen("#9aa0a6", width=1, style=Qt.PenStyle.DashLine),
-            label="0.5: D can't tell real from fake",
-            labelOpts={"position": 0.98, "color": "#9aa0a6", "anchors": [(1, 1), (1, 1)]},
-        )
-        self.d_plot.addItem(half)
-
-        for name in SERIES:
-            plot = self.d_plot if name in ("d_real", "d_fake") else self.loss_plot
-            color = COLORS[name]
-            raw = plot.plot([], [], pen=pg.mkPen(color, width=1.5), name=LABELS[name])
-            smooth = plot.plot([], [], pen=pg.mkPen(color, width=2))
-            smooth.setVisible(False)
-            for curve in (raw, smooth):
-                curve.setClipToView(True)
-                curve.setDownsampling(auto=True, method="peak")
-            self.raw_curves[name] = raw
-            self.smooth_curves[name] = smooth
-
-        self.splitter.replaceWidget(0, self.loss_plot)
-        self.splitter.replaceWidget(1, self.d_plot)
-        for slot in self._slots:
-            slot.deleteLater()
-        self.set_model("dcgan" if self._is_gan else "autoencoder")
+        self._built = True
+        self._placeholder.hide()
+        self._sync()
         self.redraw()
 
-    # --- data in ---------------------------------------------------------------------------
-    def set_model(self, model: str) -> None:
-        """Show GAN curves (D/G losses and D outputs) or the reconstruction loss only."""
-        self._is_gan = model == "dcgan"
-        if self.loss_plot is None or self.d_plot is None:
-            self._slots[1].setVisible(self._is_gan)
+    # --- which plots and series ------------------------------------------------------------
+    @property
+    def family(self) -> ModelFamily | None:
+        """The family whose plots are shown (None: unknown, generic plots only)."""
+        return self._family
+
+    def set_model(self, model: str | None) -> None:
+        """Show the plots of the family called ``model`` (its metrics, even before data)."""
+        try:
+            self._family = families.get(model) if model else None
+        except families.UnknownFamilyError:
+            self._family = None
+        if self._family is not None:
+            for metric in self._family.metrics:
+                self._series(metric.name, metric.axis)
+        self._sync()
+
+    def plot(self, key: str) -> pg.PlotWidget | None:
+        """The plot of a ``PlotSpec`` key ("loss", "epoch", …), once built."""
+        return self.plots.get(key)
+
+    def visible_plots(self) -> list[str]:
+        """Keys of the plots shown, top to bottom."""
+        by_widget = {id(w): k for k, w in self.plots.items()}
+        widgets = (self.splitter.widget(i) for i in range(self.splitter.count()))
+        return [by_widget[id(w)] for w in widgets if id(w) in by_widget and not w.isHidden()]
+
+    def shown_series(self) -> list[str]:
+        """Metrics whose curve is on screen (in a plot that is shown)."""
+        return [n for n, curve in self.raw_curves.items()
+                if curve.isVisible() and not self.plots[self._curve_plot[n]].isHidden()]
+
+    def series_names(self) -> list[str]:
+        """Every metric with a series (shown or not)."""
+        return list(self.buffers)
+
+    def series_label(self, name: str) -> str:
+        """The legend label of a series (the spec's, or a generic one)."""
+        return metric_spec(name, self._family).label
+
+    def _series(self, name: str, axis: str = "step") -> SeriesBuffer:
+        buf = self.buffers.get(name)
+        if buf is None:
+            buf = self.buffers[name] = SeriesBuffer()
+            buf.set_weight(self.smoothing())
+            self._axis[name] = axis
+        return buf
+
+    def _plot_key(self, name: str) -> str:
+        if self._axis.get(name) == "epoch":
+            return EPOCH_PLOT.key
+        spec = metric_spec(name, self._family)
+        family_plots = {p.key for p in self._family.plots} if self._family else set()
+        if self._family is not None and self._family.metric(name) is not None and \
+                spec.group in family_plots:
+            return spec.group
+        return OTHER_PLOT.key
+
+    def _wanted_specs(self) -> list[PlotSpec]:
+        specs = [p for p in (self._family.plots if self._family else ()) if p.axis == "step"]
+        keys = {p.key for p in specs}
+        with_data = {self._plot_key(n) for n, b in self.buffers.items() if len(b)}
+        if OTHER_PLOT.key in with_data or not specs:
+            specs.append(OTHER_PLOT)
+        for p in (self._family.plots if self._family else ()):
+            if p.axis == "epoch" and p.key not in keys:
+                specs.append(p)
+        if EPOCH_PLOT.key in with_data:
+            specs.append(EPOCH_PLOT)
+        return specs
+
+    def _sync(self) -> None:
+        """Create, show and hide plots and curves for the family and the series present."""
+        if not self._built:
             return
-        self.d_plot.setVisible(self._is_gan)
-        if self._is_gan:
-            self.loss_plot.setTitle(_keyed_title("Losses", ("loss_d", "loss_g")), size="10pt")
-        else:
-            self.loss_plot.setTitle(_keyed_title("Reconstruction loss (MSE)", ("loss_recon",)),
-                                    size="10pt")
-        self.d_plot.setTitle(_keyed_title("Discriminator outputs", ("d_real", "d_fake")),
-                             size="10pt")
+        import pyqtgraph as pg
+
+        wanted = self._wanted_specs()
+        wanted_keys = [p.key for p in wanted]
+        for spec in wanted:
+            if spec.key not in self.plots or self._plot_specs.get(spec.key) != spec:
+                old = self.plots.pop(spec.key, None)
+                if old is not None:
+                    old.hide()
+                    old.deleteLater()
+                    for name in [n for n, k in self._curve_plot.items() if k == spec.key]:
+                        self._curve_plot.pop(name)
+                        self.raw_curves.pop(name, None)
+                        self.smooth_curves.pop(name, None)
+                plot = _make_plot(spec)
+                self.plots[spec.key] = plot
+                self._plot_specs[spec.key] = spec
+                self.splitter.addWidget(plot)
+        for index, spec in enumerate(wanted):  # the splitter shows them in the specs' order
+            if self.splitter.indexOf(self.plots[spec.key]) != index + 1:  # 0: placeholder
+                self.splitter.insertWidget(index + 1, self.plots[spec.key])
+        for key, plot in self.plots.items():
+            plot.setVisible(key in wanted_keys)
+        for name in self.buffers:
+            key = self._plot_key(name)
+            if self._curve_plot.get(name) != key:
+                for curves in (self.raw_curves, self.smooth_curves):
+                    item = curves.pop(name, None)
+                    old_plot = self.plots.get(self._curve_plot.get(name, ""))
+                    if item is not None and old_plot is not None:
+                        old_plot.removeItem(item)
+                plot = self.plots.get(key)
+                if plot is None:
+                    self._curve_plot.pop(name, None)
+                    continue
+                color = metric_spec(name, self._family).color
+                raw = plot.plot([], [], pen=pg.mkPen(color, width=1.5), name=name)
+                smooth = plot.plot([], [], pen=pg.mkPen(color, width=2))
+                smooth.setVisible(False)
+                for curve in (raw, smooth):
+                    curve.setClipToView(True)
+                    curve.setDownsampling(auto=True, method="peak")
+                self.raw_curves[name] = raw
+                self.smooth_curves[name] = smooth
+                self._curve_plot[name] = key
+        for key, plot in self.plots.items():
+            shown = [metric_spec(n, self._family) for n, k in self._curve_plot.items()
+                     if k == key and self._series_shown(n)]
+            plot.setTitle(_keyed_title(self._plot_specs[key].title, shown), size="10pt")
         self._refresh_visibility()
 
+    def _series_shown(self, name: str) -> bool:
+        belongs = self._family is not None and self._family.metric(name) is not None
+        return belongs or len(self.buffers[name]) > 0
+
+    # --- data in ---------------------------------------------------------------------------
     def clear(self) -> None:
         """Remove every point."""
         for buf in self.buffers.values():
             buf.clear()
+        self._sync()
         self.redraw()
-        for plot in (self.loss_plot, self.d_plot):
-            if plot is not None:
-                plot.enableAutoRange()
-        if self.d_plot is not None:
-            self.d_plot.setYRange(0.0, 1.0)
+        for key, plot in self.plots.items():
+            plot.enableAutoRange()
+            y_range = self._plot_specs[key].y_range
+            if y_range is not None:
+                plot.setYRange(*y_range)
 
     def add_steps(self, steps: Iterable[StepMetrics]) -> None:
         """Append a batch of step metrics and redraw once."""
         self.add_records(step.as_dict() for step in steps)
 
     def add_records(self, records: Iterable[Mapping[str, Any]]) -> None:
-        """Append metric dicts (``metrics.jsonl`` step lines or ``StepMetrics.as_dict()``)."""
-        cols: dict[str, tuple[list[float], list[float]]] = {n: ([], []) for n in SERIES}
+        """Append ``metrics.jsonl`` records: step lines (or ``StepMetrics.as_dict()``) go on
+        the step axis, ``"kind": "epoch"`` lines' per-epoch metrics on the epoch axis; other
+        kinds (events) are skipped."""
+        cols: dict[str, tuple[list[float], list[float]]] = {}
+        axes: dict[str, str] = {}
         for rec in records:
-            step = rec.get("step")
-            if step is None:
+            kind = rec.get("kind", "step")
+            if kind == "step":
+                x = rec.get("step")
+            elif kind == "epoch":
+                x = rec.get("epoch")
+            else:
                 continue
-            for name in SERIES:
-                value = rec.get(name)
-                if isinstance(value, (int, float)):
-                    cols[name][0].append(float(step))
-                    cols[name][1].append(float(value))
+            if x is None:
+                continue
+            for name, value in rec.items():
+                if name in NOT_METRICS or not isinstance(value, (int, float)) or \
+                        isinstance(value, bool):
+                    continue
+                if kind == "epoch" and not self._epoch_metric(name):
+                    continue  # an epoch line's mean of a step metric: the step plot has it
+                axes[name] = kind
+                xs, ys = cols.setdefault(name, ([], []))
+                xs.append(float(x))
+                ys.append(float(value))
+        new = [n for n in cols if n not in self.buffers]
         for name, (xs, ys) in cols.items():
-            if xs:
-                self.buffers[name].extend(xs, ys)
+            self._series(name, axes[name]).extend(xs, ys)
+        if new or any(len(self.buffers[n]) == len(cols[n][0]) for n in cols):
+            self._sync()  # a new series, or a first point: plots may appear
         self.redraw()
 
+    def add_epoch_metrics(self, epoch: int, values: Mapping[str, float]) -> None:
+        """Append one epoch's per-epoch metrics (``EpochResult.scores``)."""
+        if values:
+            self.add_records([{"kind": "epoch", "epoch": epoch, **values}])
+
+    def _epoch_metric(self, name: str) -> bool:
+        """True for a metric measured per epoch (not a step metric's epoch mean)."""
+        spec = metric_spec(name, self._family)
+        if spec.axis == "epoch":
+            return True
+        declared = families.metric_spec(name) is not None or (
+            self._family is not None and self._family.metric(name) is not None)
+        return not declared and self._axis.get(name, "epoch") == "epoch"
+
     def truncate(self, step: int) -> None:
-        """Drop points after global ``step`` (a resume continues from there)."""
-        for buf in self.buffers.values():
+        """Drop step-axis points after global ``step`` (a resume continues from there)."""
+        for name, buf in self.buffers.items():
+            if self._axis.get(name) == "epoch":
+                continue
             keep = int(np.searchsorted(buf.x[: buf.n], step, side="right"))
             if keep < buf.n:
                 x, y = buf.x[:keep].copy(), buf.y[:keep].copy()
@@ -284,9 +422,25 @@ class TrainingPlots(QWidget):
                 buf.extend(x, y)
         self.redraw()
 
-    def point_count(self, name: str = "loss_d") -> int:
-        """How many points a series holds."""
-        return len(self.buffers[name])
+    def truncate_epochs(self, epoch: int) -> None:
+        """Drop epoch-axis points after ``epoch``."""
+        for name, buf in self.buffers.items():
+            if self._axis.get(name) != "epoch":
+                continue
+            keep = int(np.searchsorted(buf.x[: buf.n], epoch, side="right"))
+            if keep < buf.n:
+                x, y = buf.x[:keep].copy(), buf.y[:keep].copy()
+                buf.clear()
+                buf.extend(x, y)
+        self.redraw()
+
+    def point_count(self, name: str | None = None) -> int:
+        """How many points a series holds (default: the family's first step metric)."""
+        if name is None:
+            steps = self._family.step_metrics if self._family else ()
+            name = steps[0] if steps else next(iter(self.buffers), "")
+        buf = self.buffers.get(name)
+        return len(buf) if buf is not None else 0
 
     def last_values(self) -> dict[str, float]:
         """The newest value of every non-empty series."""
@@ -311,30 +465,30 @@ class TrainingPlots(QWidget):
         self.smoothing_changed.emit(weight)
 
     def _refresh_visibility(self) -> None:
-        if not self.is_built:
+        if not self._built:
             return
         import pyqtgraph as pg
 
         smoothing = self.slider.value() > 0
-        for name in SERIES:
-            wanted = (name == "loss_recon") != self._is_gan
-            raw, smooth = self.raw_curves[name], self.smooth_curves[name]
-            color = pg.mkColor(COLORS[name])
+        for name, raw in self.raw_curves.items():
+            wanted = self._series_shown(name)
+            smooth = self.smooth_curves[name]
+            color = pg.mkColor(metric_spec(name, self._family).color)
             if smoothing:
                 color.setAlpha(60)
             raw.setPen(pg.mkPen(color, width=1 if smoothing else 1.5))
             raw.setVisible(wanted)
             smooth.setVisible(wanted and smoothing)
 
-
     def redraw(self) -> None:
         """Push buffer contents to the curves."""
-        if not self.is_built:
+        if not self._built:
             return
         smoothing = self.slider.value() > 0
-        for name, buf in self.buffers.items():
+        for name, raw in self.raw_curves.items():
+            buf = self.buffers[name]
             x, y = buf.data()
-            self.raw_curves[name].setData(x, y)
+            raw.setData(x, y)
             if smoothing:
                 sx, sy = buf.data(smoothed=True)
                 self.smooth_curves[name].setData(sx, sy)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aigc_studio.gui.qimage import load_qimage
+from aigc_studio.gui.widgets.qimage import load_qimage
 
 _EPOCH_RE = re.compile(r"epoch_(\d+)\.png$", re.IGNORECASE)
 ZOOMS = (("Fit", 0.0), ("100%", 1.0), ("200%", 2.0), ("400%", 4.0))

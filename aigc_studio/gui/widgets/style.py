@@ -39,6 +39,23 @@ QTabBar::tab {{ padding: 6px 16px; }}
 """
 
 
+# The app style sheet gives buttons padding and rounded corners, which makes Fusion drop their
+# frame: plain buttons then read as text. Panels that need real buttons set this sheet
+# (primary buttons are restated because a panel's sheet wins over the application's).
+PANEL_STYLE = f"""
+QPushButton {{ background: #21262d; border: 1px solid #3a3f47; border-radius: 4px;
+    padding: 5px 12px; }}
+QPushButton:hover {{ background: #2a313a; border-color: #4b525c; }}
+QPushButton:pressed, QPushButton:checked {{ background: #30363d; }}
+QPushButton:disabled {{ color: #6e7681; border-color: #30363d; }}
+QPushButton#primary {{ background: {ACCENT}; color: #0d1117; font-weight: 700; border: none;
+    padding: 6px 14px; }}
+QPushButton#primary:hover {{ background: #6cb4fa; }}
+QPushButton#primary:checked {{ background: #a5d2ff; }}
+QPushButton#primary:disabled {{ background: #2c3b4d; color: #8a8f98; }}
+"""
+
+
 def apply_style(app: QApplication) -> None:
     """Fusion + dark palette + style sheet (the plots take their colours from the palette)."""
     app.setStyle("Fusion")

@@ -6,17 +6,16 @@ would trail the hand by seconds. So the worker keeps a *single slot* per kind of
 request replaces the one still waiting (which is counted as dropped), and the worker thread
 always renders the newest thing asked for (the StyleGAN3-visualizer shape).
 
-The worker's loop runs in its own ``QThread`` and sleeps on a ``threading.Condition`` between
-jobs; submitting is a lock, an assignment and a notify, so the GUI thread never waits on the
-model. PyTorch and the engine's explorer are imported inside the thread, never at import time
-of this module (the window paints before torch loads). Signals carry numpy arrays and plain
-dataclasses only.
+The worker is a :class:`~aigc_studio.gui.threading.LoopWorker`: its loop sleeps on a
+``threading.Condition`` between jobs; submitting is a lock, an assignment and a notify, so
+the GUI thread never waits on the model. PyTorch and the engine's explorer are imported
+inside the thread, never at import time of this module (the window paints before torch
+loads). Signals carry numpy arrays and plain dataclasses only.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,49 +23,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import Signal
 
 from aigc_studio.engine import runs
+from aigc_studio.gui.model_info import ModelInfo, model_info
+from aigc_studio.gui.threading import LoopWorker, user_message
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
     from aigc_studio.engine.explore import Explorer, RenderRequest
-    from aigc_studio.engine.inference import LoadedModel
 
 log = logging.getLogger(__name__)
 
 PCA_COMPONENTS = 8
 PCA_SAMPLES = 600  # enough for stable leading directions; the SVD stays well under a second
-STOP_TIMEOUT_MS = 60_000
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the GUI needs to know about a loaded model (plain data, safe across threads)."""
-
-    path: Path  # what the user opened (run folder, .pt or .safetensors)
-    source: Path  # the file actually loaded
-    run_dir: Path | None  # the run folder, when the file lives in one (for epoch comparison)
-    model: str  # "dcgan" or "autoencoder"
-    is_gan: bool
-    epoch: int
-    latent_dim: int
-    image_size: int
-    channels: int
-    dataset: str
-    epochs_saved: int
-
-    @property
-    def title(self) -> str:
-        """A short human name: the run folder (or file) name."""
-        return (self.run_dir or self.source).name
-
-    @property
-    def summary(self) -> str:
-        """One line for a panel header."""
-        kind = "DCGAN" if self.is_gan else "Autoencoder"
-        colour = "RGB" if self.channels == 3 else "greyscale"
-        return (f"{kind} · epoch {self.epoch} · {self.image_size}×{self.image_size} {colour} · "
-                f"latent {self.latent_dim} · {Path(self.dataset).name or self.dataset}")
 
 
 @dataclass(frozen=True)
@@ -87,125 +56,6 @@ class CompareRequest:
     seed: int = 0
     count: int = 8
     serial: int = 0
-
-
-def run_dir_of(path: Path) -> Path | None:
-    """The run folder a model path belongs to (``RUN`` or ``RUN/checkpoints/x``), if any."""
-    path = Path(path)
-    if path.is_dir():
-        return path
-    if path.parent.name == runs.CHECKPOINTS:
-        return path.parent.parent
-    return None
-
-
-def user_message(exc: BaseException) -> str:
-    """One sentence for the user: engine errors are already written for people."""
-    from aigc_studio.errors import AigcError
-
-    if isinstance(exc, AigcError):
-        return str(exc)
-    if isinstance(exc, MemoryError):
-        return "The computer ran out of memory."
-    return f"Unexpected error ({type(exc).__name__}: {exc})."
-
-
-def model_info(path: Path, model: LoadedModel) -> ModelInfo:
-    """Summarise a loaded model for the GUI."""
-    run_dir = run_dir_of(path) or run_dir_of(model.source)
-    saved = len(runs.epoch_weights(run_dir)) if run_dir is not None else 0
-    config = model.config
-    return ModelInfo(path=Path(path), source=model.source, run_dir=run_dir, model=config.model,
-                     is_gan=model.is_gan, epoch=model.epoch, latent_dim=config.latent_dim,
-                     image_size=config.image_size, channels=model.channels,
-                     dataset=str(config.dataset), epochs_saved=saved)
-
-
-class LoopWorker(QObject):
-    """A QObject whose loop runs in its own QThread and sleeps on a condition between jobs.
-
-    Subclasses implement :meth:`_next_job` (called with the condition held; return None to
-    wait) and :meth:`_do` (called without it). :meth:`stop` is cooperative: the job in hand
-    finishes, the loop returns, the thread quits and is joined. Never ``terminate()``.
-    """
-
-    def __init__(self, name: str) -> None:
-        super().__init__()
-        self._name = name
-        self._cond = threading.Condition()
-        self._stopping = False
-        self._thread: QThread | None = None
-
-    # --- GUI-thread side -------------------------------------------------------------------
-    def start(self) -> None:
-        """Start the worker's thread (idempotent)."""
-        if self._thread is not None:
-            return
-        thread = QThread()
-        thread.setObjectName(self._name)
-        self.moveToThread(thread)
-        thread.started.connect(self._run)
-        self._thread = thread
-        thread.start()
-
-    def is_running(self) -> bool:
-        """True while the worker thread runs."""
-        return self._thread is not None and self._thread.isRunning()
-
-    def stop(self, timeout_ms: int = STOP_TIMEOUT_MS) -> bool:
-        """Ask the loop to end after the current job, then join the thread."""
-        with self._cond:
-            self._stopping = True
-            self._cond.notify_all()
-        thread = self._thread
-        if thread is None:
-            return True
-        thread.quit()
-        ok = bool(thread.wait(timeout_ms))
-        if ok:
-            self._thread = None
-        return ok
-
-    # --- worker-thread side ----------------------------------------------------------------
-    @Slot()
-    def _run(self) -> None:
-        from aigc_studio.core.device import use_one_thread  # torch is loaded by now
-
-        use_one_thread()  # training may run beside: one OpenMP pool per process, not two
-        try:
-            while True:
-                with self._cond:
-                    job = None
-                    while not self._stopping:
-                        job = self._next_job()
-                        if job is not None:
-                            break
-                        self._cond.wait()
-                    if self._stopping:
-                        break
-                try:
-                    self._do(job)
-                except Exception:  # a bug in one job must not kill the loop
-                    log.exception("%s: job failed", self._name)
-        finally:
-            self._release()
-            # Push this object back to the GUI thread so it can be used (counters read) and
-            # deleted normally after its thread has ended.
-            app = QCoreApplication.instance()
-            if app is not None:
-                self.moveToThread(app.thread())
-            current = QThread.currentThread()
-            if current is not None:
-                current.quit()
-
-    def _next_job(self) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _do(self, job: Any) -> None:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def _release(self) -> None:
-        """Drop heavy references (models) in the worker thread as the loop ends."""
 
 
 class RenderWorker(LoopWorker):
@@ -364,7 +214,7 @@ class RenderWorker(LoopWorker):
 
     def _do_directions(self) -> None:
         explorer = self._explorer
-        if explorer is None or not explorer.model.is_gan:
+        if explorer is None or not explorer.model.capabilities.principal_directions:
             return
         try:
             directions, scales = explorer.directions(k=PCA_COMPONENTS, samples=PCA_SAMPLES)
@@ -386,7 +236,8 @@ class RenderWorker(LoopWorker):
     def _compare_iter(self, request: CompareRequest) -> Iterator[None]:
         """One epoch per step, so renders and a stop interleave with a long comparison.
 
-        Same maths as ``engine.explore.compare_epochs`` (which has no progress or cancel hook).
+        Each row is ``engine.epoch_compare.epoch_strip``, the function the engine's
+        ``compare_epochs`` renders every epoch with.
         """
         info = self._info
         if info is None or info.run_dir is None:
@@ -398,24 +249,17 @@ class RenderWorker(LoopWorker):
             self.compare_finished.emit(request.serial, 0, "This run has no saved epochs yet.")
             return
         yield
-        import torch
-
-        from aigc_studio.core.grid import make_grid
-        from aigc_studio.core.latent import seed_vector
-        from aigc_studio.engine.inference import decode, load_model
+        from aigc_studio.engine.epoch_compare import epoch_strip
 
         rows, problems = 0, []
         for file in files:
             try:
-                model = load_model(file)
-                z = torch.stack([seed_vector(request.seed + i, model.config.latent_dim)
-                                 for i in range(request.count)])
-                strip = make_grid(decode(model, z), ncols=request.count)
+                epoch, strip = epoch_strip(file, request.seed, request.count)
             except Exception as exc:
                 problems.append(f"{file.name}: {user_message(exc)}")
             else:
                 rows += 1
-                self.compare_row.emit(request.serial, model.epoch, strip)
+                self.compare_row.emit(request.serial, epoch, strip)
             yield
         message = ""
         if problems:

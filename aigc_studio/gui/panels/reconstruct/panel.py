@@ -1,38 +1,30 @@
-"""The reconstruction panel: drop images on an autoencoder and see what it keeps.
+"""The reconstruction panel: drop images on a model that encodes them and see what it keeps.
 
 Each usable image becomes a row: original | reconstruction | absolute-error heatmap, MSE, PSNR,
 SSIM and what was done to the file to fit the model (the shared loader's notes). Files that
 cannot be used get a row of their own with the loader's reason; the rest still run. Folder
-expansion, loading and the model run in a worker thread, in chunks, so a folder of thousands
-of files shows progress and can be cancelled while the window stays responsive.
+expansion, loading and the model run in the worker (``worker.py``) in chunks, so a folder of
+thousands of files shows progress and can be cancelled while the window stays responsive; the
+table lives in ``table.py``; heatmaps, means and saving are core/engine functions.
 """
 
 from __future__ import annotations
 
 import contextlib
-import csv
 import itertools
-import math
-import re
-import threading
-from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import (
-    QBrush,
     QCloseEvent,
-    QColor,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
     QDropEvent,
-    QFont,
     QPixmap,
 )
 from PySide6.QtWidgets import (
@@ -54,367 +46,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from aigc_studio.core.grid import save_png
-from aigc_studio.core.images import find_images
-from aigc_studio.gui.explorer import PANEL_STYLE, WrappedLabel
-from aigc_studio.gui.qimage import array_to_qimage
-from aigc_studio.gui.render_worker import LoopWorker, ModelInfo, model_info, user_message
-from aigc_studio.gui.widgets import Banner
+from aigc_studio.core.quality import ERROR_FULL_SCALE, INFERNO_LUT, format_psnr
+from aigc_studio.gui.model_info import ModelInfo, family_titles
+from aigc_studio.gui.panels.reconstruct.table import ResultsModel
+from aigc_studio.gui.panels.reconstruct.worker import CHUNK, ReconstructionWorker, ResultRow
+from aigc_studio.gui.widgets.banner import Banner
+from aigc_studio.gui.widgets.qimage import array_to_qimage
+from aigc_studio.gui.widgets.style import PANEL_STYLE
+from aigc_studio.gui.widgets.views import WrappedLabel
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
-    from aigc_studio.engine.inference import LoadedModel, Reconstruction
+    from aigc_studio.engine.inference import Reconstruction
 
-CHUNK = 16  # images per model call: small enough for smooth progress and quick cancelling
-ERROR_FULL_SCALE = 128.0  # an absolute error of half the intensity range is drawn brightest
 THUMB_TARGET = 96  # thumbnails are enlarged by a whole factor to about this size
-PIXMAP_CACHE = 600  # thumbnails kept as pixmaps; rows are made from numpy again on demand
-
-# Matplotlib's "inferno" at 11 evenly spaced stops (perceptually uniform, readable in grey).
-_INFERNO_STOPS = np.array([
-    (0, 0, 4), (22, 11, 57), (66, 10, 104), (106, 23, 110), (147, 38, 103), (188, 55, 84),
-    (221, 81, 58), (243, 120, 25), (252, 165, 10), (246, 215, 70), (252, 255, 164),
-], dtype=np.float64)
-INFERNO_LUT: np.ndarray = np.stack(
-    [np.interp(np.linspace(0, 1, 256), np.linspace(0, 1, len(_INFERNO_STOPS)),
-               _INFERNO_STOPS[:, c]) for c in range(3)], axis=1).round().astype(np.uint8)
-
-
-_ROOT = QModelIndex()
-
-
-def error_heatmap(original: np.ndarray, reconstruction: np.ndarray,
-                  full_scale: float = ERROR_FULL_SCALE) -> np.ndarray:
-    """|original - reconstruction| averaged over channels, as an inferno-coloured uint8 RGB.
-
-    A fixed scale (not per image) keeps rows comparable: the same colour is the same error.
-    """
-    a = np.asarray(original, dtype=np.float32)
-    b = np.asarray(reconstruction, dtype=np.float32)
-    err = np.abs(a - b)
-    if err.ndim == 3:
-        err = err.mean(axis=2)
-    index = np.clip(err * (255.0 / full_scale), 0, 255).astype(np.uint8)
-    return INFERNO_LUT[index]
-
-
-@dataclass(frozen=True)
-class ResultRow:
-    """One reconstructed image and its error heatmap (plain data for the GUI thread)."""
-
-    result: Reconstruction
-    error: np.ndarray  # uint8 (S, S, 3)
-
-
-def mean_metrics(results: Sequence[Reconstruction]) -> dict[str, float] | None:
-    """Batch means of MSE, PSNR (finite values; identical images have infinite PSNR) and SSIM."""
-    if not results:
-        return None
-    finite = [r.psnr for r in results if math.isfinite(r.psnr)]
-    return {
-        "mse": float(np.mean([r.mse for r in results])),
-        "psnr": float(np.mean(finite)) if finite else math.inf,
-        "ssim": float(np.mean([r.ssim for r in results])),
-    }
-
-
-def _fmt_psnr(value: float) -> str:
-    return "∞ (identical)" if math.isinf(value) else f"{value:.2f} dB"
-
-
-# --------------------------------------------------------------------------------------------
-# The worker
-# --------------------------------------------------------------------------------------------
-
-
-class ReconstructionWorker(LoopWorker):
-    """Loads an autoencoder and reconstructs batches of dropped paths, in its own thread.
-
-    Batches run first-in first-out (every drop counts); a model load goes before any waiting
-    batch. :meth:`cancel` stops the batch under way between chunks and drops queued ones.
-    """
-
-    model_loaded = Signal(object)  # ModelInfo
-    load_failed = Signal(str)
-    scanned = Signal(int, int, list)  # job, image files found, [(Path, reason)] skipped
-    results_ready = Signal(int, list, list)  # job, [ResultRow], [(Path, reason)]
-    progress = Signal(int, int, int)  # job, done, total
-    batch_finished = Signal(int, bool)  # job, cancelled
-    batch_failed = Signal(int, str)  # job, message
-
-    def __init__(self, chunk: int = CHUNK) -> None:
-        super().__init__("aigc-reconstruct")
-        self.chunk = chunk
-        self._load: Path | None = None
-        self._batches: deque[tuple[int, list[Path]]] = deque()
-        self._cancelled_upto = 0
-        self._current_job = 0
-        self._model: LoadedModel | None = None
-        self.batches_done = 0
-        self.worker_thread_ids: set[int] = set()  # where the work ran (tests check it is not
-        # the GUI thread)
-
-    # --- GUI-thread side -------------------------------------------------------------------
-    def load(self, path: Path) -> None:
-        """Load a model; batches waiting or under way are cancelled (the panel resubmits)."""
-        with self._cond:
-            self._load = Path(path)
-            self._cancel_all_locked()
-            self._cond.notify_all()
-
-    def enqueue(self, job: int, paths: Sequence[Path]) -> None:
-        """Reconstruct ``paths`` (files and folders) as batch ``job`` (ids must increase)."""
-        with self._cond:
-            self._batches.append((job, [Path(p) for p in paths]))
-            self._cond.notify_all()
-
-    def cancel(self) -> None:
-        """Stop the batch under way (after its current chunk) and skip the waiting ones."""
-        with self._cond:
-            self._cancel_all_locked()
-
-    def pending_batches(self) -> int:
-        """Batches waiting to start."""
-        with self._cond:
-            return len(self._batches)
-
-    def _cancel_all_locked(self) -> None:
-        # Queued batches stay queued but marked: each still reports ``batch_finished`` (as
-        # cancelled) when its turn comes, so whoever waits on it is never left hanging.
-        for job, _ in self._batches:
-            self._cancelled_upto = max(self._cancelled_upto, job)
-        self._cancelled_upto = max(self._cancelled_upto, self._current_job)
-
-    def _is_cancelled(self, job: int) -> bool:
-        with self._cond:
-            return job <= self._cancelled_upto or self._stopping
-
-    # --- worker-thread side ----------------------------------------------------------------
-    def _next_job(self) -> Any:
-        if self._load is not None:
-            job, self._load = ("load", self._load), None
-            return job
-        if self._batches:
-            job_id, paths = self._batches.popleft()
-            self._current_job = job_id
-            return ("batch", (job_id, paths))
-        return None
-
-    def _do(self, job: tuple[str, Any]) -> None:
-        self.worker_thread_ids.add(threading.get_ident())
-        kind, payload = job
-        if kind == "load":
-            self._do_load(payload)
-        else:
-            job_id, paths = payload
-            try:
-                self._do_batch(job_id, paths)
-            except Exception as exc:
-                self.batch_failed.emit(job_id, user_message(exc))
-                self.batch_finished.emit(job_id, False)
-
-    def _do_load(self, path: Path) -> None:
-        try:
-            from aigc_studio.engine.inference import load_model
-
-            model = load_model(path)
-            info = model_info(path, model)
-        except Exception as exc:
-            self._model = None
-            self.load_failed.emit(user_message(exc))
-            return
-        self._model = model
-        self.model_loaded.emit(info)
-
-    def _do_batch(self, job: int, paths: list[Path]) -> None:
-        if self._is_cancelled(job):
-            self.batch_finished.emit(job, True)
-            return
-        model = self._model
-        if model is None or model.is_gan:
-            self.batch_failed.emit(job, "Open an autoencoder run first: reconstruction needs an "
-                                   "autoencoder.")
-            self.batch_finished.emit(job, False)
-            return
-        files, skipped = find_images(paths)
-        self.scanned.emit(job, len(files), skipped)
-        total = len(files)
-        self.progress.emit(job, 0, total)
-        from aigc_studio.engine.inference import reconstruct
-
-        for start in range(0, total, self.chunk):
-            if self._is_cancelled(job):
-                self.batch_finished.emit(job, True)
-                return
-            chunk = files[start:start + self.chunk]
-            results, failed = reconstruct(model, chunk, batch_size=self.chunk)
-            rows = [ResultRow(r, error_heatmap(r.original, r.reconstruction)) for r in results]
-            self.results_ready.emit(job, rows, failed)
-            self.progress.emit(job, start + len(chunk), total)
-        self.batches_done += 1
-        self.batch_finished.emit(job, False)
-
-    def _release(self) -> None:
-        self._model = None
-
-
-# --------------------------------------------------------------------------------------------
-# The table of results
-# --------------------------------------------------------------------------------------------
-
-
-class ResultsModel(QAbstractTableModel):
-    """Rows of reconstructions, with the batch mean pinned as the first row."""
-
-    COLUMNS = ("File", "Original", "Reconstruction", "|Error|", "MSE", "PSNR", "SSIM",
-               "What was done to the file")
-    FILE, ORIGINAL, RECON, ERROR, MSE, PSNR, SSIM, NOTES = range(8)
-    TOOLTIPS = (
-        "The image file (hover a row for the full path).",
-        "The image as the model sees it: upright, resized and cropped to the model's size.",
-        "What the autoencoder rebuilt from its compressed latent code.",
-        "Absolute difference, bright = large error (the scale is the same for every row).",
-        "Mean squared error on a 0-1 scale: lower is better.",
-        "Peak signal-to-noise ratio in dB: higher is better (above ~20 dB looks close).",
-        "Structural similarity from -1 to 1: 1 means the same structure.",
-        "How the file was brought to the model's size and channels (as training data is).",
-    )
-
-    def __init__(self, parent: Any = None) -> None:
-        super().__init__(parent)
-        self.rows: list[ResultRow] = []
-        self.scale = 3
-        self._pixmaps: OrderedDict[tuple[int, int], QPixmap] = OrderedDict()
-        self._mean: dict[str, float] | None = None
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        """Results plus the mean row."""
-        if parent.isValid() or not self.rows:
-            return 0
-        return len(self.rows) + 1
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = _ROOT) -> int:
-        """The fixed set of columns."""
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Column names and their tooltips."""
-        if orientation != Qt.Orientation.Horizontal:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self.TOOLTIPS[section]
-        return None
-
-    def append(self, rows: Sequence[ResultRow]) -> None:
-        """Add results at the end (the mean row updates)."""
-        if not rows:
-            return
-        if not self.rows:
-            self.beginInsertRows(QModelIndex(), 0, len(rows))
-        else:
-            first = len(self.rows) + 1
-            self.beginInsertRows(QModelIndex(), first, first + len(rows) - 1)
-        self.rows.extend(rows)
-        self._mean = mean_metrics([r.result for r in self.rows])
-        self.endInsertRows()
-        self.dataChanged.emit(self.index(0, 0), self.index(0, len(self.COLUMNS) - 1))
-
-    def clear(self) -> None:
-        """Remove every row."""
-        self.beginResetModel()
-        self.rows = []
-        self._mean = None
-        self._pixmaps.clear()
-        self.endResetModel()
-
-    def mean(self) -> dict[str, float] | None:
-        """The batch means shown in the first row."""
-        return self._mean
-
-    def _pixmap(self, row: int, column: int) -> QPixmap:
-        key = (row, column)
-        cached = self._pixmaps.get(key)
-        if cached is not None:
-            self._pixmaps.move_to_end(key)
-            return cached
-        item = self.rows[row]
-        array = {self.ORIGINAL: item.result.original, self.RECON: item.result.reconstruction,
-                 self.ERROR: item.error}[column]
-        if self.scale > 1:
-            array = array.repeat(self.scale, axis=0).repeat(self.scale, axis=1)
-        pixmap = QPixmap.fromImage(array_to_qimage(array))
-        self._pixmaps[key] = pixmap
-        if len(self._pixmaps) > PIXMAP_CACHE:
-            self._pixmaps.popitem(last=False)
-        return pixmap
-
-    def data(self, index: QModelIndex | QPersistentModelIndex,
-             role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        """Text, thumbnails, tooltips and the mean row's look."""
-        if not index.isValid():
-            return None
-        col = index.column()
-        if index.row() == 0:
-            return self._mean_data(col, role)
-        item = self.rows[index.row() - 1]
-        r = item.result
-        if role == Qt.ItemDataRole.DisplayRole:
-            if col == self.FILE:
-                return r.path.name
-            if col == self.MSE:
-                return f"{r.mse:.5f}"
-            if col == self.PSNR:
-                return _fmt_psnr(r.psnr)
-            if col == self.SSIM:
-                return f"{r.ssim:.3f}"
-            if col == self.NOTES:
-                return "\n".join(r.notes) if r.notes else "used as is"
-        elif role == Qt.ItemDataRole.DecorationRole and col in (self.ORIGINAL, self.RECON,
-                                                                 self.ERROR):
-            return self._pixmap(index.row() - 1, col)
-        elif role == Qt.ItemDataRole.ToolTipRole:
-            if col == self.FILE:
-                return str(r.path)
-            if col == self.NOTES:
-                return "; ".join(r.notes) if r.notes else "The file already matched the model."
-            return self.TOOLTIPS[col]
-        elif role == Qt.ItemDataRole.TextAlignmentRole and col in (self.MSE, self.PSNR,
-                                                                    self.SSIM):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        elif role == Qt.ItemDataRole.ForegroundRole and col == self.NOTES and not r.notes:
-            return QBrush(QColor("#7d8590"))
-        return None
-
-    def _mean_data(self, col: int, role: int) -> Any:
-        mean = self._mean
-        if mean is None:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            n = len(self.rows)
-            return {
-                self.FILE: f"Mean of {n} image{'s' if n != 1 else ''}",
-                self.MSE: f"{mean['mse']:.5f}",
-                self.PSNR: _fmt_psnr(mean["psnr"]),
-                self.SSIM: f"{mean['ssim']:.3f}",
-            }.get(col)
-        if role == Qt.ItemDataRole.FontRole:
-            font = QFont()
-            font.setBold(True)
-            return font
-        if role == Qt.ItemDataRole.BackgroundRole:
-            return QBrush(QColor("#1c2a3a"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and col in (self.MSE, self.PSNR, self.SSIM):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return "The average over every reconstructed image (PSNR over finite values)."
-        return None
-
-
-# --------------------------------------------------------------------------------------------
-# The panel
-# --------------------------------------------------------------------------------------------
 
 
 RECON_STYLE = PANEL_STYLE + """
@@ -426,7 +70,8 @@ QTableView { gridline-color: #262c34; }
 
 
 class ReconstructionPanel(QWidget):
-    """Drop images or folders on an autoencoder; see, measure and save its reconstructions.
+    """Drop images or folders on a model that encodes images; see, measure and save its
+    reconstructions.
 
     Public API: :meth:`set_model`, :meth:`add_paths`, :meth:`clear`, :meth:`cancel`,
     :meth:`save_results`, :meth:`shutdown`; results as data via :meth:`results`,
@@ -622,10 +267,10 @@ class ReconstructionPanel(QWidget):
 
     # ---------------------------------------------------------------- model
     def set_model(self, path: Path | None) -> None:
-        """Open an autoencoder (run folder, ``.pt`` or ``.safetensors``) in the background.
+        """Open a model (run folder, ``.pt`` or ``.safetensors``) in the background.
 
-        Images already added are reconstructed again with the new model once it loads. A DCGAN
-        is refused with a note (reconstruction needs an encoder).
+        Images already added are reconstructed again with the new model once it loads. A model
+        that does not encode images is refused with a note (reconstruction needs an encoder).
         """
         self._path = None if path is None else Path(path)
         self._info = None
@@ -646,8 +291,8 @@ class ReconstructionPanel(QWidget):
         return self._info
 
     def is_ready(self) -> bool:
-        """True when an autoencoder is loaded."""
-        return self._info is not None and not self._info.is_gan
+        """True when a model that encodes images is loaded."""
+        return self._info is not None and self._info.capabilities.encodes
 
     def _on_model_loaded(self, info: ModelInfo) -> None:
         if self._path is None or info.path != self._path:
@@ -655,11 +300,13 @@ class ReconstructionPanel(QWidget):
         self._info = info
         self.model_label.setText(f"{info.title}  ·  {info.summary}")
         self.model_loaded.emit(info)
-        if info.is_gan:
+        if not info.capabilities.encodes:
+            needed = family_titles("encodes")
             self.banner.show_message(
-                f"{info.title} is a DCGAN: reconstruction needs an autoencoder (a GAN has no "
-                "encoder to turn an image into a latent code). Open or train an autoencoder "
-                "run; images you drop here are kept until then.", "warning")
+                f"{info.title} is a {info.family.title}, which has no encoder to turn an image "
+                f"into a latent code: reconstruction needs a model that encodes images "
+                f"({needed}). Open or train one; images you drop here are kept until then.",
+                "warning")
         else:
             self.banner.hide()
             scale = max(1, THUMB_TARGET // info.image_size)
@@ -691,9 +338,14 @@ class ReconstructionPanel(QWidget):
         if not self.is_ready():
             self._update_state()
             n = len(self._inputs)
-            self.message.emit(f"{n} item{'s' if n != 1 else ''} waiting for an autoencoder.")
+            self.message.emit(f"{n} item{'s' if n != 1 else ''} waiting for a model that "
+                              "encodes images.")
             return 0
         return self._submit(new)
+
+    def accept_paths(self, paths: list[Path]) -> int:
+        """Dropped paths (the window's drop routing): same as :meth:`add_paths`."""
+        return self.add_paths(paths)
 
     def _submit(self, paths: list[Path]) -> int:
         job = next(self._jobs)
@@ -807,7 +459,7 @@ class ReconstructionPanel(QWidget):
             return
         n = len(self.table_model.rows)
         self.summary_label.setText(
-            f"{n} image{'s' if n != 1 else ''} · mean PSNR {_fmt_psnr(mean['psnr'])} · "
+            f"{n} image{'s' if n != 1 else ''} · mean PSNR {format_psnr(mean['psnr'])} · "
             f"mean SSIM {mean['ssim']:.3f}  —  hover a column title for what it means")
 
     def _update_skipped_label(self) -> None:
@@ -835,12 +487,14 @@ class ReconstructionPanel(QWidget):
         self.clear_button.setEnabled(has_rows or bool(self._inputs))
         waiting = len(self._inputs) if not self.is_ready() else 0
         if self._info is None and self._path is None:
-            hint = ("Open an autoencoder run first (train one, or open a run folder or "
-                    "checkpoint); then drop images here to see how it rebuilds them.")
+            hint = (f"Open a run of a model that encodes images ({family_titles('encodes')}) "
+                    "first (train one, or open a run folder or checkpoint); then drop images "
+                    "here to see how it rebuilds them.")
         elif self._info is None:
             hint = "Loading the model…"
-        elif self._info.is_gan:
-            hint = "Reconstruction needs an autoencoder; this run is a DCGAN."
+        elif not self._info.capabilities.encodes:
+            hint = (f"Reconstruction needs a model that encodes images "
+                    f"({family_titles('encodes')}); this run is a {self._info.family.title}.")
         else:
             hint = (f"Images of any size and mode are fitted to the model's "
                     f"{self._info.image_size}×{self._info.image_size} "
@@ -870,34 +524,11 @@ class ReconstructionPanel(QWidget):
     # ---------------------------------------------------------------- saving
     def save_results(self, folder: Path) -> list[Path]:
         """Write ``NNNN_name_{original,reconstruction,error}.png`` per image and
-        ``results.csv`` (file, mse, psnr, ssim, notes); ``skipped.csv`` lists unusable files."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
-        csv_rows = []
-        for i, row in enumerate(self.table_model.rows, start=1):
-            r = row.result
-            stem = re.sub(r"[^\w.-]+", "_", r.path.stem)[:60] or "image"
-            for kind, array in (("original", r.original), ("reconstruction", r.reconstruction),
-                                ("error", row.error)):
-                target = folder / f"{i:04d}_{stem}_{kind}.png"
-                save_png(array, target)
-                written.append(target)
-            csv_rows.append([str(r.path), f"{r.mse:.6g}", f"{r.psnr:.6g}", f"{r.ssim:.6g}",
-                             "; ".join(r.notes)])
-        table = folder / "results.csv"
-        with open(table, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(["file", "mse", "psnr", "ssim", "notes"])
-            writer.writerows(csv_rows)
-        written.append(table)
-        if self._failures:
-            skipped = folder / "skipped.csv"
-            with open(skipped, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle)
-                writer.writerow(["file", "reason"])
-                writer.writerows([str(p), reason] for p, reason in self._failures)
-            written.append(skipped)
+        ``results.csv`` (file, mse, psnr, ssim, notes); ``skipped.csv`` lists unusable files
+        (``engine.reconstruction_report``: every file is written atomically)."""
+        from aigc_studio.engine.reconstruction_report import save_reconstructions
+
+        written = save_reconstructions(self.results(), Path(folder), self._failures)
         self.message.emit(f"Saved {len(self.table_model.rows)} results to {folder}.")
         return written
 

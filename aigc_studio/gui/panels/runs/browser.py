@@ -19,11 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio import families
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.runs import RunInfo
 
 COLUMNS = ("Started", "Model", "Data", "Epochs")
-MODEL_SHORT = {"dcgan": "DCGAN", "autoencoder": "AE"}
 
 
 def _started_text(info: RunInfo) -> str:
@@ -34,13 +34,24 @@ def _started_text(info: RunInfo) -> str:
         return info.name
 
 
+def model_short(name: str) -> str:
+    """The family's column-width name (the raw name for a family no longer registered)."""
+    try:
+        return families.get(name).short
+    except families.UnknownFamilyError:
+        return name
+
+
 def _loss_text(info: RunInfo) -> str:
-    m = info.last_metrics
-    if "loss_recon" in m:
-        return f"recon {m['loss_recon']:.4f}"
-    if "loss_d" in m and "loss_g" in m:
-        return f"D {m['loss_d']:.2f} · G {m['loss_g']:.2f}"
-    return ""
+    """The last recorded metrics, labelled by their specs ("D loss 0.71 · G loss 1.2")."""
+    parts = []
+    for name, value in info.last_metrics.items():
+        if name in ("epoch", "step", "images_per_s", "kind") or not isinstance(
+                value, (int, float)):
+            continue
+        spec = families.metric_spec(name)
+        parts.append(f"{spec.label if spec else name} {value:.4g}")
+    return " · ".join(parts)
 
 
 class RunsBrowser(QWidget):
@@ -49,9 +60,9 @@ class RunsBrowser(QWidget):
     open_requested = Signal(object)  # Path
     resume_requested = Signal(object)  # Path
 
-    def __init__(self, root: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.root = root
+        self.root = Path(root) if root is not None else run_store.default_runs_root()
         self.extra_folders: list[Path] = []
         self.infos: list[RunInfo] = []
         self.tree = QTreeWidget()
@@ -127,7 +138,7 @@ class RunsBrowser(QWidget):
         self.tree.clear()
         for info in infos:
             done = f"{info.epochs_done}/{info.epochs_planned}" if not info.damaged else ""
-            item = QTreeWidgetItem([_started_text(info), MODEL_SHORT.get(info.model, info.model),
+            item = QTreeWidgetItem([_started_text(info), model_short(info.model),
                                     Path(info.dataset).name or info.dataset, done])
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             tip = f"{info.name}\n{info.path}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -22,9 +21,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio import families
+from aigc_studio.core.folder_preview import FolderPreview, preview_folder
 from aigc_studio.engine.config import ConfigError, TrainConfig
-from aigc_studio.gui.qimage import to_pixmap
-from aigc_studio.gui.worker import FolderPreviewLoader
+from aigc_studio.gui.threading import Outcome, TaskRunner
+from aigc_studio.gui.widgets.qimage import to_pixmap
 
 DATASETS = (
     ("Digits (bundled)", "digits"),
@@ -41,7 +42,6 @@ DATASET_TIPS = {
     "cifar10": "60,000 small colour photos in 10 classes (torchvision; downloaded once).",
 }
 FOLDER_ITEM = "Image folder…"
-MODELS = (("DCGAN", "dcgan"), ("Autoencoder", "autoencoder"))
 SETTINGS_KEYS = (
     "model", "dataset", "epochs", "batch_size", "image_size", "latent_dim", "width",
     "lr_g", "lr_d", "beta1", "beta2", "device", "seed", "limit", "fast", "precision",
@@ -82,8 +82,9 @@ class TrainingPanel(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._preview_loader: FolderPreviewLoader | None = None
-        self._old_loaders: list[FolderPreviewLoader] = []
+        self._preview = TaskRunner(self)
+        self._preview.finished.connect(self._on_preview_done)
+        self._preview_folder: Path | None = None
         self._last_index = 0
         self.training = False
 
@@ -131,19 +132,14 @@ class TrainingPanel(QWidget):
 
         # --- model ---
         self.model = QComboBox()
-        for label, value in MODELS:
-            self.model.addItem(label, value)
-        self.model.setToolTip(
-            "DCGAN: a generator learns to fool a discriminator, and makes new images from noise. "
-            "Autoencoder: squeezes each image into a small latent vector and rebuilds it."
-        )
+        self.refresh_models()
         self.model.currentIndexChanged.connect(self._on_model_changed)
         self.image_size = QComboBox()
         for size in (32, 64):
             self.image_size.addItem(f"{size} × {size}", size)
         self.image_size.setToolTip("Images are resized and centre-cropped to this size.")
         self.latent_dim = _spin(1, 4096, 100, "Size of the latent vector z (the noise the "
-                                "generator starts from, or the autoencoder's bottleneck).")
+                                "generator starts from, or the code an image is squeezed into).")
         self.width = _spin(4, 1024, 64, "Feature maps of the first/last conv layer (ngf/ndf). "
                            "Smaller trains faster; larger can learn finer detail.", step=8)
         model_box = QGroupBox("Model")
@@ -158,7 +154,7 @@ class TrainingPanel(QWidget):
         self.batch_size = _spin(2, 65_536, 64, "Images per optimisation step. Lower it if the "
                                 "GPU runs out of memory.", step=16)
         self.lr_g = _dspin(0.00001, 1.0, 2e-4, 5, 0.00005, "Adam learning rate of the generator "
-                           "(the autoencoder's only learning rate). Can be changed while training.")
+                           "(the only one of a one-network model). Can be changed while training.")
         self.lr_d = _dspin(0.00001, 1.0, 2e-4, 5, 0.00005, "Adam learning rate of the "
                            "discriminator. Can be changed while training.")
         self.apply_lr = QPushButton("Apply")
@@ -337,6 +333,48 @@ class TrainingPanel(QWidget):
         self._wanted_device = cfg.device
         self.set_config(cfg)
 
+    def refresh_models(self) -> None:
+        """List the registered model families (title, with the description as tooltip)."""
+        current = self.model.currentData()
+        self.model.blockSignals(True)
+        self.model.clear()
+        for family in families.all_families():
+            self.model.addItem(family.title, family.name)
+            self.model.setItemData(self.model.count() - 1, family.description,
+                                   Qt.ItemDataRole.ToolTipRole)
+        self.model.setToolTip("\n".join(f"{f.title}: {f.description}"
+                                        for f in families.all_families()))
+        if current is not None:
+            self._select(self.model, current)
+        self.model.blockSignals(False)
+
+    def model_names(self) -> list[str]:
+        """The family names the model list offers, in order."""
+        return [self.model.itemData(i) for i in range(self.model.count())]
+
+    def select_model(self, name: str) -> None:
+        """Choose a model family by name (ignored when it is not listed)."""
+        self._select(self.model, name)
+
+    def select_device(self, name: str) -> None:
+        """Choose a device by name ("auto", "cpu", "cuda", …) when it is listed."""
+        self._select(self.device, name)
+
+    def accept_paths(self, paths: list[Path], *, busy: bool = False) -> str:
+        """A dropped folder of images becomes the data set; returns why not ("" when done)."""
+        if busy or self.training:
+            return "Stop training before changing the data set."
+        self.set_dataset(paths[0])
+        return ""
+
+    def family(self) -> families.ModelFamily | None:
+        """The chosen model's family."""
+        name = self.model.currentData()
+        try:
+            return families.get(name) if name else None
+        except families.UnknownFamilyError:
+            return None
+
     @staticmethod
     def _select(combo: QComboBox, value: object) -> None:
         index = combo.findData(value)
@@ -380,10 +418,11 @@ class TrainingPanel(QWidget):
         self.error_label.setVisible(bool(message))
 
     def _on_model_changed(self, *_: object) -> None:
-        gan = self.model.currentData() == "dcgan"
-        self.lr_d.setVisible(gan)
-        self.lr_d_label.setVisible(gan)
-        self.lr_g_label.setText("LR generator" if gan else "Learning rate")
+        family = self.family()
+        two = family is not None and family.uses_lr_d
+        self.lr_d.setVisible(two)
+        self.lr_d_label.setVisible(two)
+        self.lr_g_label.setText("LR generator" if two else "Learning rate")
 
     # --- data set choice and folder preview ------------------------------------------------
     def _on_dataset_activated(self, index: int) -> None:
@@ -426,27 +465,31 @@ class TrainingPanel(QWidget):
         for thumb in self.preview_images:
             thumb.clear()
         self.preview_label.setText(f"Scanning {folder.name}…")
-        loader = FolderPreviewLoader(folder, int(self.image_size.currentData()), None, parent=self)
-        loader.ready.connect(self._on_preview_ready)
-        loader.failed.connect(self._on_preview_failed)
-        self._preview_loader = loader
-        loader.start()
+        self._preview_folder = Path(folder)
+        self._preview.start(preview_folder, Path(folder), int(self.image_size.currentData()),
+                            None)
 
     def cancel_preview(self) -> None:
-        """Stop a running folder scan."""
-        if self._preview_loader is not None:
-            self._preview_loader.cancel()
-            self._old_loaders.append(self._preview_loader)
-            self._preview_loader = None
+        """Stop a running folder scan (checked between images)."""
+        self._preview.cancel(report=False)
+        self._preview_folder = None
 
     def wait_for_preview(self) -> None:
-        """Join every preview thread (shutdown)."""
-        self.cancel_preview()
-        for loader in self._old_loaders:
-            loader.wait()
-        self._old_loaders.clear()
+        """Cancel and join the folder scan (shutdown)."""
+        self._preview.wait()
+        self._preview_folder = None
 
-    def _on_preview_ready(self, folder: Path, arrays: list[np.ndarray], usable: int,
+    def _on_preview_done(self, outcome: Outcome) -> None:
+        if outcome.cancelled:
+            return
+        if outcome.error is not None:
+            self._on_preview_failed(self._preview_folder or Path("."), outcome.error)
+            return
+        preview: FolderPreview = outcome.value
+        self._on_preview_ready(preview.folder, preview.arrays, preview.usable, preview.skipped,
+                               preview.notes)
+
+    def _on_preview_ready(self, folder: Path, arrays: list[Any], usable: int,
                           skipped: int, notes: list[str]) -> None:
         if folder != (Path(self.dataset_value()) if self.dataset_value() else None):
             return
