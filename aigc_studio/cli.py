@@ -225,12 +225,45 @@ def _add_option_flags(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_trainer(make: Callable[[TrainingControl, list[TrainingCallback]], Trainer]) -> int:
+    from aigc_studio.engine import distributed
+
     control = TrainingControl()
-    trainer = make(control, [TerminalProgress()])
+    main_rank = distributed.env_rank() == 0  # other ranks of a run stay quiet
+    callbacks = [TerminalProgress()] if main_rank else []
+    trainer = make(control, [*callbacks, *distributed.rank_callbacks()])
     with stop_on_signals(control):
         end = trainer.fit()
-    out(str(end.run_dir))
+    if main_rank:
+        out(str(end.run_dir))
     return 0 if end.status == "finished" else 130
+
+
+def _launched(args: argparse.Namespace) -> int | None:
+    """With ``--nproc N`` (N > 1): the exit status of the same command run as N ranks of one
+    run on this machine (what torchrun --nproc_per_node N does); None: train here."""
+    from aigc_studio.engine import distributed
+
+    if args.nproc < 1:
+        raise UsageError(f"--nproc must be at least 1, not {args.nproc}.")
+    if args.nproc == 1 or distributed.env_world_size() > 1:
+        return None
+    return distributed.launch(_without_launch_flags(args.argv), args.nproc,
+                              port=args.master_port)
+
+
+def _without_launch_flags(argv: Sequence[str]) -> list[str]:
+    """``argv`` without --nproc / --master-port (each rank is one process)."""
+    kept: list[str] = []
+    skip = False
+    for arg in argv:
+        name = arg.split("=", 1)[0]
+        if skip:
+            skip = False
+        elif name in ("--nproc", "--master-port"):
+            skip = "=" not in arg
+        else:
+            kept.append(arg)
+    return kept
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -238,6 +271,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     from aigc_studio.engine.trainer import Trainer
 
     config = _config_from_args(args)
+    launched = _launched(args)
+    if launched is not None:
+        return launched
     root = Path(args.out).expanduser() if args.out else None
     return _run_trainer(lambda ctl, cbs: Trainer(config, runs_root=root, control=ctl,
                                                  callbacks=cbs))
@@ -247,6 +283,9 @@ def cmd_resume(args: argparse.Namespace) -> int:
     """Continue a run exactly where its last checkpoint left it."""
     from aigc_studio.engine.trainer import Trainer
 
+    launched = _launched(args)
+    if launched is not None:
+        return launched
     return _run_trainer(lambda ctl, cbs: Trainer.resume(Path(args.run), epochs=args.epochs,
                                                         control=ctl, callbacks=cbs))
 
@@ -577,6 +616,16 @@ def _add_class_flag(parser: argparse.ArgumentParser) -> None:
                              "models only)")
 
 
+def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
+    """Several processes on this machine (torchrun's job, for those who do not use it)."""
+    parser.add_argument("--nproc", type=int, default=1,
+                        help="train with N processes on this machine, one run (NCCL, one GPU "
+                             "each, on GPUs; gloo on CPUs); --batch-size is per process. For "
+                             "several machines use torchrun -m aigc_studio ...")
+    parser.add_argument("--master-port", type=int, default=0,
+                        help="TCP port the processes meet on (default: a free one)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -602,7 +651,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=None,
                        help=f"default {d.epochs}")
     train.add_argument("--batch-size", type=int, default=None,
-                       help=f"default {d.batch_size}")
+                       help=f"images per step and per process (default {d.batch_size}); "
+                            "with --nproc N one step sees N times as many")
     train.add_argument("--image-size", type=int, choices=IMAGE_SIZES, default=None,
                        help=f"default {d.image_size}")
     train.add_argument("--channels", type=int, choices=(1, 3), default=None,
@@ -640,11 +690,13 @@ def build_parser() -> argparse.ArgumentParser:
                             "pip install tensorboard)")
     train.add_argument("--out", default=None, help="runs folder (default: your data folder)")
     _add_option_flags(train)
+    _add_launch_flags(train)
     train.set_defaults(func=cmd_train)
 
     resume = sub.add_parser("resume", help="continue a run from its last checkpoint")
     resume.add_argument("run", help="run folder")
     resume.add_argument("--epochs", type=int, default=None, help="new total epoch count")
+    _add_launch_flags(resume)
     resume.set_defaults(func=cmd_resume)
 
     samp = sub.add_parser("sample", help="generate images from a trained model")
@@ -735,6 +787,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_app([a for a in argv if a != "--debug"])
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = argv  # the command as typed: a launcher runs it again in every rank
     if args.command is None:  # pragma: no cover - handled by _wants_gui
         parser.print_help()
         return EXIT_USAGE

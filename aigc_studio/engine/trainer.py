@@ -29,7 +29,7 @@ from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import save_png
-from aigc_studio.engine import provenance, runs
+from aigc_studio.engine import distributed, provenance, runs
 from aigc_studio.engine.callbacks import (
     EndStatus,
     EpochResult,
@@ -101,8 +101,8 @@ class Trainer:
         self.runs_root = Path(runs_root) if runs_root is not None else runs.default_runs_root()
         self.control = control or TrainingControl()
         self.callbacks = list(callbacks)
-        self.save = save
-        if self.config.tensorboard and save:  # without the package: one sentence, nothing made
+        self.save = save and distributed.env_rank() == 0  # other ranks of a run write nothing
+        if self.config.tensorboard and self.save:  # without the package: one sentence, nothing made
             from aigc_studio.engine.tensorboard import LiveWriter
 
             self.callbacks.append(LiveWriter())
@@ -117,7 +117,8 @@ class Trainer:
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise RunError(f"The run folder {run_dir} does not exist.")
-        runs.clean_run_temp_files(run_dir)
+        if distributed.env_rank() == 0:  # rank 0 alone writes the run folder
+            runs.clean_run_temp_files(run_dir)
         ckpt_path = runs.last_checkpoint(run_dir)
         if not ckpt_path.exists():
             raise RunError(f"{run_dir.name} has no checkpoint to resume from "
@@ -139,7 +140,7 @@ class Trainer:
     # ------------------------------------------------------------------ set-up
     def _setup(self) -> None:
         cfg = self.config
-        self.device = resolve_device(cfg.device)
+        self.ranks, self.device = distributed.start(resolve_device(cfg.device))
         use_training_threads()  # per thread: the window trains in its own thread
         if self.device.type == "cuda":
             torch.backends.cudnn.benchmark = True
@@ -149,6 +150,7 @@ class Trainer:
         self.channels = self.data.channels
         self.num_classes = self._class_count()
         self.source = BatchSource(self.data, cfg.batch_size, self.device)
+        self.ranks.fit_source(self.source, len(self.data))  # this rank's shard of each epoch
         self.accel: Acceleration = plan_acceleration(self.device, fast=cfg.fast,
                                                      precision=cfg.precision)
         self.memory_format = self.accel.memory_format
@@ -163,16 +165,20 @@ class Trainer:
         optims = family.build_optimizers(nets, cfg, adam)
         self.models = Models(nets, optims)
         self.data_gen = torch.Generator().manual_seed(cfg.seed)
-        self.noise_gen = torch.Generator(device=self.device).manual_seed(cfg.seed + 1)
+        self.noise_gen = torch.Generator(device=self.device).manual_seed(
+            cfg.seed + 1 + self.ranks.seed_offset)
         self.fixed = self._fixed_inputs()
         self._real_spread = self._data_spread()
-        self.epoch_metrics = [m.create(cfg) for m in quality_metrics.for_config(cfg)]
+        self.epoch_metrics = [m.create(cfg) for m in quality_metrics.for_config(cfg)
+                              if self.ranks.is_main]
         self.order: torch.Tensor | None = None
         self.progress = _Progress(history={k: [] for k in ("epoch", "step", *self.metric_names)})
         if self._resume_state is not None:
             self._restore(self._resume_state)
+        self._synced_stop = False  # several processes: a stop every rank agreed on
         self.step_fn: TrainStep = family.make_step(
-            nets, optims, StepContext(self.accel, cfg.batch_size, self.noise_gen, cfg))
+            self.ranks.wrap_networks(family, nets, optims, self.device), optims,
+            StepContext(self.accel, cfg.batch_size, self.noise_gen, cfg))
         if self._resume_state is not None and self._resume_state.get("scaler"):
             self.step_fn.load_scaler(self._resume_state["scaler"])
         self.runner = StepRunner(self.step_fn, len(self.metric_names), self.source, self.accel,
@@ -224,8 +230,7 @@ class Trainer:
         try:
             self.models.load(state)
             self.data_gen.set_state(state["rng"]["data"])
-            self.noise_gen.set_state(state["rng"]["noise"])
-            torch.set_rng_state(state["rng"]["torch"])
+            self.ranks.restore_rng(state["rng"], self.noise_gen)  # this rank's own streams
             self.fixed = state["fixed"]
             self.order = state["order"]
             history = {k: [float(x) for x in v.tolist()] for k, v in state["history"].items()}
@@ -239,10 +244,14 @@ class Trainer:
             raise RunError(f"The data set {self.config.dataset} changed since the checkpoint "
                            f"({self.order.numel()} images then, {len(self.data)} now); "
                            "it cannot resume mid-epoch.")
+        note = self.ranks.resume_note(state["rng"])
+        if note:
+            self._warn(note)
 
     def _open_run(self) -> None:
         extra = {"data": self.data.describe(), "device": describe_device(self.device),
-                 "acceleration": self.accel.describe(), "status": "running"}
+                 "acceleration": self.accel.describe(), "status": "running",
+                 **self.ranks.describe()}
         if self.run_dir is None:
             self.run_dir = runs.create_run_dir(self.runs_root, self.config, extra)
         else:
@@ -325,7 +334,7 @@ class Trainer:
             if self.order is None:
                 self.order = torch.randperm(len(self.data), generator=self.data_gen)
             epoch_start = time.perf_counter()
-            self.runner.begin_epoch(self.order, p.epoch_step)
+            self.runner.begin_epoch(self.ranks.shard(self.order), p.epoch_step)
             for _ in range(p.epoch_step, spe):
                 if self._check_control():
                     return self._stopped()
@@ -353,6 +362,8 @@ class Trainer:
     def _check_control(self) -> bool:
         """Apply pending LR changes, wait while paused; True when a stop was asked for."""
         ctl = self.control
+        if self.ranks.active:  # a stop lands at a flush, on every rank at once; pause and
+            return self._synced_stop  # learning-rate changes are one-process features
         if ctl.stop_requested:
             return True
         lrs = ctl.take_learning_rates()
@@ -399,9 +410,13 @@ class Trainer:
         """Read pending step metrics back in one transfer; report and log them."""
         if not self._pending:
             return
-        values = torch.stack(self._pending).float().cpu().tolist()
+        rows, stop = self.ranks.average_rows(torch.stack(self._pending),
+                                             self.control.stop_requested)
+        self._synced_stop = self._synced_stop or stop
+        values = rows.float().cpu().tolist()
         now = time.perf_counter()
-        ips = len(values) * self.config.batch_size / max(now - self._mark, 1e-9)
+        seen = len(values) * self.config.batch_size * self.ranks.world_size  # all ranks
+        ips = seen / max(now - self._mark, 1e-9)
         self._mark = now
         names = self.metric_names
         steps: list[StepMetrics] = []
@@ -459,7 +474,8 @@ class Trainer:
     def _end_epoch(self, epoch: int, seconds: float) -> None:
         means = {k: v / max(self._epoch_count, 1) for k, v in self._epoch_sums.items()}
         self._epoch_sums, self._epoch_count = {}, 0
-        imgs_per_s = self.source.steps_per_epoch * self.config.batch_size / max(seconds, 1e-9)
+        imgs_per_s = (self.source.steps_per_epoch * self.config.batch_size
+                      * self.ranks.world_size / max(seconds, 1e-9))
         grid = self.render_grid()
         sample = None
         if self.save and self.run_dir is not None:
@@ -544,7 +560,10 @@ class Trainer:
             "order": self.order,
             "rng": {"data": self.data_gen.get_state(),
                     "noise": self._noise_source().get_state(),
-                    "torch": torch.get_rng_state()},
+                    "torch": torch.get_rng_state(),
+                    # a collective: every rank builds this state, rank 0 writes it
+                    "ranks": self.ranks.gather({"noise": self._noise_source().get_state(),
+                                                "torch": torch.get_rng_state()})},
             "fixed": self.fixed.cpu(),
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in p.history.items()},
             "elapsed": p.elapsed,
@@ -555,10 +574,11 @@ class Trainer:
         }
 
     def _checkpoint(self) -> Path | None:
-        if not (self.save and self.run_dir is not None):
+        state = self.checkpoint_state() if self.save or self.ranks.active else None
+        if state is None or self.run_dir is None or not self.save:
             return None
         path = runs.last_checkpoint(self.run_dir)
-        self._guard_write(lambda: save_checkpoint(path, self.checkpoint_state()), path)
+        self._guard_write(lambda: save_checkpoint(path, state), path)
         return path
 
     def _guard_write(self, write: Any, path: Path) -> None:
