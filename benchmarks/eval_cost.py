@@ -4,7 +4,8 @@ Trains one epoch of the default DCGAN on the bundled digits with the metric off,
 metric on that trainer for each ``--eval-samples`` value: ``start`` (reference features and
 baselines, once per run) and ``compute`` (generate, features, distances; every epoch).
 With ``--limit`` the epoch is shorter; the cost is also given against a full 5,000-image epoch
-(the epoch time scaled by 5000 / limit). The default ``--eval-samples`` must stay <= 10 %.
+(the epoch time scaled by 5000 / limit). The metric always reads the full 5,000 digits, so n up
+to 2,500 is scored on n images per set. The default ``--eval-samples`` must stay <= 10 %.
 
     python benchmarks/eval_cost.py [--limit 0] [--width 64] [--n 250 500 1000 2000]
 """
@@ -20,6 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from aigc_studio.core.datasets import load_dataset  # noqa: E402
 from aigc_studio.engine.config import TrainConfig  # noqa: E402
 from aigc_studio.engine.trainer import Trainer  # noqa: E402
 from aigc_studio.metrics.sample_quality import SampleQuality  # noqa: E402
@@ -38,6 +40,8 @@ def main() -> None:
     trainer.fit()
     images = len(trainer.data)
     epoch = trainer.progress.elapsed
+    # the metric draws its real images from the full set, so every n up to 2,500 is real
+    trainer.data = load_dataset("digits", cfg.image_size, seed=cfg.seed)
     full = epoch * 5000 / images
     print(f"epoch: {images} images, width {args.width}, {trainer.device_label}: {epoch:.1f} s "
           f"(a 5,000-image epoch: {full:.1f} s)")

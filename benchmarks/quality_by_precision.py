@@ -31,7 +31,7 @@ def train(precision: str, seed: int, args: argparse.Namespace, root: Path
           ) -> tuple[dict[str, float], dict[str, float]]:
     """The last epoch record and the first (which holds the baselines) of one run."""
     cfg = TrainConfig(dataset="digits", epochs=args.epochs, limit=args.limit, width=args.width,
-                      seed=seed, precision=precision, device="cpu",
+                      batch_size=args.batch_size, seed=seed, precision=precision, device="cpu",
                       eval_samples=args.eval_samples).validate()
     end = Trainer(cfg, runs_root=root).fit()
     assert end.run_dir is not None
@@ -45,6 +45,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--eval-samples", type=int, default=1000)
     args = parser.parse_args()
     results: dict[str, list[dict[str, float]]] = {"fp32": [], "bf16": []}
@@ -59,6 +60,7 @@ def main() -> None:
                     f"{k} {last[k]:.3f}" for k in KEYS) + f"  ({last['seconds']:.0f} s/epoch)",
                     flush=True)
     print(f"\n{args.epochs} epochs, limit {args.limit or 'all'}, width {args.width}, "
+          f"batch {args.batch_size}, "
           f"seeds {args.seeds}, {int(results['fp32'][0]['quality_n'])} images per set")
     print(f"{'':<14}" + "".join(f"{k:>17}" for k in KEYS))
     for precision, rows in results.items():
