@@ -79,3 +79,8 @@ def family_titles(capability: str) -> str:
     if not titles:
         return "a model that can"
     return " or ".join(titles)
+
+
+def with_article(title: str) -> str:
+    """'a DCGAN', 'an Autoencoder' (by the first letter: good enough for model names)."""
+    return f"{'an' if title[:1].lower() in 'aeiou' else 'a'} {title}"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from PySide6.QtCore import QRect, QSettings, QSize
+from PySide6.QtCore import QRect, QSettings, QSize, Qt
 
 from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import StepMetrics
@@ -131,3 +131,32 @@ def test_autoencoder_run_plots_reconstruction(qtbot, window: MainWindow) -> None
     assert window.plots.visible_plots() == ["loss"]
     assert window.samples.epochs() == [1]
     assert not window.panel.lr_d.isVisible()
+
+
+def test_empty_states_offer_the_next_step(qtbot, make_window: Callable, runs_root: Path
+                                          ) -> None:
+    from aigc_studio import families
+    from aigc_studio.engine import runs as run_store
+    from aigc_studio.engine.config import TrainConfig
+
+    run_dir = run_store.create_run_dir(runs_root, TrainConfig(model="dcgan").validate(), {})
+    (run_dir / run_store.METRICS).write_text('{"kind": "step", "epoch": 1, "step": 1, '
+                                             '"loss_d": 1.0, "loss_g": 2.0}\n')
+    window = make_window(wait_ready=False, load_torch=False)
+    window.show_explorer()
+    explorer = window.explorer
+    assert explorer.stack.currentIndex() == explorer.PAGE_EMPTY
+    sampler = next(f for f in families.all_families() if f.capabilities.samples)
+    assert explorer.train_button.text() == f"Train a {sampler.title} now"
+    qtbot.mouseClick(explorer.open_latest_button, Qt.MouseButton.LeftButton)
+    assert window.current_run == run_dir and window.plots.point_count("loss_d") == 1
+
+    window.new_training()
+    window.panel.select_model(window.panel.model_names()[-1])
+    window.show_reconstruction()
+    recon = window.reconstruction
+    assert recon.next_steps.isVisibleTo(recon)
+    encoder = next(f for f in families.all_families() if f.capabilities.encodes)
+    qtbot.mouseClick(recon.train_button, Qt.MouseButton.LeftButton)
+    assert window.panel.model.currentData() == encoder.name
+    assert window.workspace.currentIndex() == 0 and window.side_panel_key() == "train"

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from aigc_studio import families
-from aigc_studio.gui.model_info import ModelInfo
+from aigc_studio.gui.model_info import ModelInfo, with_article
 from aigc_studio.gui.panels.explore.compare_tab import CompareTab
 from aigc_studio.gui.panels.explore.explore_tab import ExploreTab
 from aigc_studio.gui.panels.explore.interpolate_tab import InterpolateTab
@@ -134,7 +134,7 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
         self.open_latest_button.clicked.connect(self.open_latest_run.emit)
         sampler = next((f for f in families.all_families() if f.capabilities.samples), None)
         self.train_button = self.empty_page.add_action(
-            f"Train a {sampler.title} now" if sampler else "Train a model now",
+            f"Train {with_article(sampler.title)} now" if sampler else "Train a model now",
             "Go to the Train panel with this model chosen.", primary=False)
         self.train_button.clicked.connect(
             lambda: self.train_requested.emit(sampler.name if sampler else ""))
@@ -229,7 +229,8 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
         caps = info.capabilities
         if not caps.samples:
             self.note_button.setVisible(caps.encodes)
-            self.note_title.setText(f"This is an {info.family.title}: it does not sample")
+            self.note_title.setText(
+                f"This is {with_article(info.family.title)}: it does not sample")
             self.note_text.setText(
                 "The explorer walks the latent space of a model that draws images from noise, "
                 "where every seed is a plausible image. This model's latent space has no such "

@@ -46,8 +46,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio import families
 from aigc_studio.core.quality import ERROR_FULL_SCALE, INFERNO_LUT, format_psnr
-from aigc_studio.gui.model_info import ModelInfo, family_titles
+from aigc_studio.gui.model_info import ModelInfo, family_titles, with_article
 from aigc_studio.gui.panels.reconstruct.table import ResultsModel
 from aigc_studio.gui.panels.reconstruct.worker import CHUNK, ReconstructionWorker, ResultRow
 from aigc_studio.gui.widgets.banner import Banner
@@ -84,6 +85,8 @@ class ReconstructionPanel(QWidget):
     batch_finished = Signal(int)  # job id; all its files are in the table (or it was cancelled)
     results_changed = Signal(int)  # number of result rows
     message = Signal(str)  # one sentence for the window's status bar
+    open_latest_run = Signal()  # the empty state's "Open the latest run"
+    train_requested = Signal(str)  # the empty state's "Train a … now" (a family name)
 
     PAGE_DROP, PAGE_RESULTS = range(2)
 
@@ -183,6 +186,25 @@ class ReconstructionPanel(QWidget):
         dz.addWidget(drop_title)
         dz.addSpacing(8)
         dz.addWidget(self.drop_hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        # with no model open, the next step as buttons
+        self.open_latest_button = QPushButton("Open the latest run")
+        self.open_latest_button.setObjectName("primary")
+        self.open_latest_button.setToolTip("Open the newest run of the runs folder.")
+        self.open_latest_button.clicked.connect(self.open_latest_run.emit)
+        encoder = next((f for f in families.all_families() if f.capabilities.encodes), None)
+        self.train_button = QPushButton(f"Train {with_article(encoder.title)} now" if encoder else
+                                        "Train a model now")
+        self.train_button.setToolTip("Go to the Train panel with this model chosen.")
+        self.train_button.clicked.connect(
+            lambda: self.train_requested.emit(encoder.name if encoder else ""))
+        self.next_steps = QWidget()
+        steps = QHBoxLayout(self.next_steps)
+        steps.addStretch(1)
+        steps.addWidget(self.open_latest_button)
+        steps.addWidget(self.train_button)
+        steps.addStretch(1)
+        dz.addSpacing(12)
+        dz.addWidget(self.next_steps)
         dz.addStretch(1)
 
         # results
@@ -302,11 +324,11 @@ class ReconstructionPanel(QWidget):
         self.model_loaded.emit(info)
         if not info.capabilities.encodes:
             needed = family_titles("encodes")
+            kind = with_article(info.family.title)
             self.banner.show_message(
-                f"{info.title} is a {info.family.title}, which has no encoder to turn an image "
-                f"into a latent code: reconstruction needs a model that encodes images "
-                f"({needed}). Open or train one; images you drop here are kept until then.",
-                "warning")
+                f"{info.title} is {kind}, which has no encoder to turn an image into a latent "
+                f"code: reconstruction needs a model that encodes images ({needed}). Open or "
+                "train one; images you drop here are kept until then.", "warning")
         else:
             self.banner.hide()
             scale = max(1, THUMB_TARGET // info.image_size)
@@ -486,6 +508,8 @@ class ReconstructionPanel(QWidget):
         self.save_button.setEnabled(bool(self.table_model.rows) and not self._active)
         self.clear_button.setEnabled(has_rows or bool(self._inputs))
         waiting = len(self._inputs) if not self.is_ready() else 0
+        self.next_steps.setVisible((not self.is_ready() and self._path is None) or (
+            self._info is not None and not self._info.capabilities.encodes))
         if self._info is None and self._path is None:
             hint = (f"Open a run of a model that encodes images ({family_titles('encodes')}) "
                     "first (train one, or open a run folder or checkpoint); then drop images "
@@ -494,7 +518,8 @@ class ReconstructionPanel(QWidget):
             hint = "Loading the model…"
         elif not self._info.capabilities.encodes:
             hint = (f"Reconstruction needs a model that encodes images "
-                    f"({family_titles('encodes')}); this run is a {self._info.family.title}.")
+                    f"({family_titles('encodes')}); this run is "
+                    f"{with_article(self._info.family.title)}.")
         else:
             hint = (f"Images of any size and mode are fitted to the model's "
                     f"{self._info.image_size}×{self._info.image_size} "
