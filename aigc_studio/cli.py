@@ -302,9 +302,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
     caps = model.capabilities
     if not (caps.samples or caps.encodes):
         raise AigcError(wrong_kind(model, "samples", "sampling"))
-    images = sample(model, args.n, args.seed, args.class_index)
+    options = _sampling_options(args)
+    images = sample(model, args.n, args.seed, args.class_index, **options)
     stamp = for_model(model, kind="sample", seeds=(args.seed,),
-                      class_index=resolve_class(model, args.class_index), n=args.n)
+                      class_index=resolve_class(model, args.class_index), n=args.n,
+                      **{k: v for k, v in options.items() if v is not None})
     target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":
         _ensure_parent(target)
@@ -626,6 +628,22 @@ def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
                         help="TCP port the processes meet on (default: a free one)")
 
 
+def _add_sampling_flags(parser: argparse.ArgumentParser) -> None:
+    """A sampler's settings (models that sample in steps, e.g. diffusion); unset: the run's."""
+    parser.add_argument("--sampler", default=None, help="dpm++ or ddim (default: the run's)")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="denoising steps, 1-1000 (default: the run's, e.g. 20)")
+    parser.add_argument("--guidance", type=float, default=None,
+                        help="classifier-free guidance scale (1: none; class-conditional "
+                             "diffusion models only; default: the run's)")
+
+
+def _sampling_options(args: argparse.Namespace) -> dict[str, Any]:
+    """The sampler settings given on the command line, passed to the model's family as they
+    are (None: the model's default); a family that takes none refuses them in one sentence."""
+    return {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of every subcommand."""
     parser = argparse.ArgumentParser(
@@ -704,6 +722,7 @@ def build_parser() -> argparse.ArgumentParser:
     samp.add_argument("--n", type=int, default=64)
     samp.add_argument("--seed", type=int, default=0)
     _add_class_flag(samp)
+    _add_sampling_flags(samp)
     samp.add_argument("--out", required=True, help="grid.png, or a folder for one PNG each")
     samp.set_defaults(func=cmd_sample)
 

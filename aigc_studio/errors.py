@@ -7,6 +7,10 @@ class AigcError(Exception):
     """A problem the user can act on (bad input, missing data, a refused file)."""
 
 
+class Cancelled(AigcError):
+    """Work was stopped on request (a newer render, a closed window); not a failure."""
+
+
 class DataError(AigcError):
     """A data set cannot be found, read or used."""
 

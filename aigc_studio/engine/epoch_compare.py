@@ -22,7 +22,7 @@ from aigc_studio.engine.inference import decode, load_model
 def epoch_strip(weights: Path, seed: int = 0, count: int = 8) -> tuple[int, np.ndarray]:
     """(epoch, uint8 (H, W*count, 3)): ``count`` latents from ``seed`` through ``weights``."""
     model = load_model(weights)
-    z = seed_vectors(seed, count, model.config.latent_dim)
+    z = seed_vectors(seed, count, model.latent_dim)
     return model.epoch, make_grid(decode(model, z), ncols=count)
 
 

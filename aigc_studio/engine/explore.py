@@ -47,7 +47,7 @@ class Explorer:
 
     @property
     def latent_dim(self) -> int:
-        return self.model.config.latent_dim
+        return self.model.latent_dim
 
     def latents(self, request: RenderRequest) -> torch.Tensor:
         """The latent vectors a request describes (N, latent_dim)."""
@@ -100,7 +100,7 @@ def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8
     out = []
     for weights in runs.epoch_weights(Path(run_dir)):
         model = load_model(weights)
-        z = seed_vectors(seed, count, model.config.latent_dim)
+        z = seed_vectors(seed, count, model.latent_dim)
         out.append((model.epoch, make_grid(decode(model, z), ncols=count)))
     return out
 

@@ -46,19 +46,21 @@ def export_onnx(model: LoadedModel, out: Path) -> None:
         raise AigcError("ONNX export needs the onnx extra: pip install 'aigc-studio[onnx]'.") \
             from None
     net = model.net.cpu().eval()
-    example, names = _example(model)
+    inputs, names = _example(model)
 
     buffer = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, (example,), buffer, dynamo=False, input_names=[names[0]],
-                          output_names=[names[1]], opset_version=17,
-                          dynamic_axes={names[0]: {0: "batch"}, names[1]: {0: "batch"}})
+        torch.onnx.export(net, inputs, buffer, dynamo=False, input_names=list(names[:-1]),
+                          output_names=[names[-1]], opset_version=17,
+                          dynamic_axes={name: {0: "batch"} for name in names})
     atomic_write_bytes(out, buffer.getvalue())
 
 
-def _example(model: LoadedModel) -> tuple[torch.Tensor, tuple[str, str]]:
-    return model.family.impl.export_example(model.config, model.channels)
+def _example(model: LoadedModel) -> tuple[tuple[torch.Tensor, ...], tuple[str, ...]]:
+    """The family's example input(s) as a tuple, and the names: inputs..., then the output."""
+    example, names = model.family.impl.export_example(model.config, model.channels)
+    return (example if isinstance(example, tuple) else (example,)), names
 
 
 def onnx_max_difference(model: LoadedModel, path: Path, seed: int = 0) -> float:
@@ -66,9 +68,11 @@ def onnx_max_difference(model: LoadedModel, path: Path, seed: int = 0) -> float:
     import onnxruntime as ort
 
     torch.manual_seed(seed)
-    example, names = _example(model)
+    inputs, names = _example(model)
     session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {names[0]: example.numpy()})[0]
+    wanted = {i.name for i in session.get_inputs()}  # an input the graph ignores is dropped
+    got = session.run(None, {n: x.numpy() for n, x in zip(names, inputs, strict=False)
+                             if n in wanted})[0]
     with torch.no_grad():
-        want = model.net.cpu().eval()(example).numpy()
+        want = model.net.cpu().eval()(*inputs).numpy()
     return float(np.abs(got - want).max())

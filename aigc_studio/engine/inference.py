@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -28,7 +29,7 @@ from aigc_studio.engine.checkpoint import (
     load_weights,
 )
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.errors import AigcError, CheckpointError
+from aigc_studio.errors import AigcError, Cancelled, CheckpointError
 from aigc_studio.families.base import Capabilities, ModelFamily
 
 
@@ -57,6 +58,11 @@ class LoadedModel:
     def capabilities(self) -> Capabilities:
         return self.config.family.capabilities
 
+    @property
+    def latent_dim(self) -> int:
+        """Numbers per latent vector (for a diffusion model, its whole initial noise)."""
+        return self.family.impl.latent_size(self.config, self.channels)
+
 
 def resolve_model_file(path: str | Path) -> Path:
     """A run folder means its last checkpoint (or, failing that, its newest epoch weights)."""
@@ -74,6 +80,8 @@ def resolve_model_file(path: str | Path) -> Path:
 
 def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> LoadedModel:
     """Load the family's inference network from a run folder, ``.pt`` or ``.safetensors``."""
+    if foreign_model_folder(path):
+        return load_foreign_folder(Path(path).expanduser(), device)
     file = resolve_model_file(path)
     if file.suffix == ".safetensors":
         tensors, meta = load_weights(file)
@@ -103,6 +111,29 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
         raise CheckpointError(_mismatch(file, config, exc)) from None
     net.eval().to(device)
     return LoadedModel(config, net, channels, file, epoch, tuple(classes))
+
+
+def _folder_family(path: str | Path) -> ModelFamily | None:
+    """The family that opens a model folder another library wrote (diffusers'
+    ``save_pretrained``), or None; run folders and files are ours and never asked about."""
+    path = Path(path).expanduser()
+    if not path.is_dir() or runs.last_checkpoint(path).exists() or runs.epoch_weights(path):
+        return None
+    return next((f for f in families.all_families() if f.impl.opens_folder(path)), None)
+
+
+def foreign_model_folder(path: str | Path) -> bool:
+    """True for a model folder another library wrote that a family can open."""
+    return _folder_family(path) is not None
+
+
+def load_foreign_folder(folder: Path, device: str | torch.device) -> LoadedModel:
+    """A folder saved by another library, loaded by the family that knows its format."""
+    family = _folder_family(folder)
+    assert family is not None
+    config, net, channels, classes = family.impl.open_folder(folder)
+    net.eval().to(device)
+    return LoadedModel(config, net, channels, folder, 0, tuple(classes))
 
 
 def check_compatible(current: LoadedModel, path: str | Path) -> LoadedModel:
@@ -140,7 +171,7 @@ def latent_batch(model: LoadedModel, n: int, seed: int) -> torch.Tensor:
     Image ``i`` of a batch at seed ``s`` is the single image at seed ``s + i``, so
     ``sample --seed 7 --n 4`` and the explorer's grid at seed 7 show the same four images.
     """
-    return seed_vectors(seed, n, model.config.latent_dim)
+    return seed_vectors(seed, n, model.latent_dim)
 
 
 def resolve_class(model: LoadedModel, which: int | str | None) -> int | None:
@@ -173,25 +204,74 @@ def class_labels(model: LoadedModel, which: int | str | None, n: int) -> torch.T
     return None if index is None else torch.full((n,), index, dtype=torch.long)
 
 
-def decode(model: LoadedModel, z: torch.Tensor, labels: torch.Tensor | None = None
-           ) -> np.ndarray:
+def sample_options(model: LoadedModel, options: dict[str, Any]) -> dict[str, Any]:
+    """The sampling options given (None: the model's default), checked against its family.
+
+    ``on_step(i, n)`` and ``cancel()`` are for every family: one that samples in one pass
+    reports a single step. Any other option the family does not take is one sentence.
+    """
+    given = {k: v for k, v in options.items() if v is not None}
+    for name in given:
+        if name not in (*model.family.impl.sample_options, "on_step", "cancel"):
+            flag = "--" + name.replace("_", "-")
+            raise AigcError(f"{flag} does not apply to a {model.family.title} model.")
+    return given
+
+
+def decode(model: LoadedModel, z: torch.Tensor, labels: torch.Tensor | None = None,
+           **options: Any) -> np.ndarray:
     """Latent vectors (N, latent_dim) -> uint8 images (N, H, W, 3).
 
     ``labels`` (N,) are the classes a conditional model draws (None: its own choice).
+    ``options`` are the family's sampling options (``sampler``, ``steps``, ``guidance`` for a
+    diffusion model) plus ``on_step(i, n)`` progress and ``cancel()`` for any family.
     """
-    device = next(model.net.parameters()).device
+    given = sample_options(model, options)
     impl = model.family.impl
+    on_step, cancel = given.get("on_step"), given.get("cancel")
+    if "on_step" not in impl.sample_options:  # one pass: check, run, report it as one step
+        given.pop("on_step", None)
+        given.pop("cancel", None)
+        if cancel is not None and cancel():
+            raise Cancelled("Sampling was cancelled.")
+    device = next(model.net.parameters()).device
     with torch.no_grad():
         z = z.to(device)
-        out = (impl.decode(model.net, z) if labels is None else
-               impl.decode(model.net, z, labels.to(device)))
+        out = (impl.decode(model.net, z, **given) if labels is None else
+               impl.decode(model.net, z, labels.to(device), **given))
+    if on_step is not None and "on_step" not in impl.sample_options:
+        on_step(1, 1)
     return to_uint8_images(out.float().cpu().numpy())
 
 
-def sample(model: LoadedModel, n: int, seed: int, class_index: int | str | None = None
-           ) -> np.ndarray:
-    """``n`` generated images as uint8 (N, H, W, 3), all of one class when one is given."""
-    return decode(model, latent_batch(model, n, seed), class_labels(model, class_index, n))
+def sample(model: LoadedModel, n: int, seed: int, class_index: int | str | None = None,
+           **options: Any) -> np.ndarray:
+    """``n`` generated images as uint8 (N, H, W, 3), all of one class when one is given.
+
+    ``options``: see :func:`decode` (sampler settings, ``on_step``, ``cancel``).
+    """
+    return decode(model, latent_batch(model, n, seed), class_labels(model, class_index, n),
+                  **options)
+
+
+def trajectory(model: LoadedModel, seed: int, class_index: int | str | None = None, *,
+               points: int = 8, **options: Any) -> np.ndarray:
+    """One sample's way from pure noise to the image: uint8 frames (points, H, W, 3).
+
+    The sample is the one :func:`sample` draws at ``seed``; ``options`` as for
+    :func:`decode` (``sampler``, ``steps``, ``guidance``, ``on_step``, ``cancel``). One
+    sentence for a model that has no denoising path (a GAN, an autoencoder).
+    """
+    if not model.capabilities.denoising_path:
+        raise AigcError(wrong_kind(model, "denoising_path", "a denoising path"))
+    given = sample_options(model, options)
+    device = next(model.net.parameters()).device
+    labels = class_labels(model, class_index, 1)
+    with torch.no_grad():
+        frames = model.family.impl.trajectory(
+            model.net, latent_batch(model, 1, seed).to(device),
+            None if labels is None else labels.to(device), points=points, **given)
+    return to_uint8_images(frames[:, 0].float().cpu().numpy())
 
 
 @dataclass

@@ -200,6 +200,8 @@ class Trainer:
         if not self.family.is_conditional(self.config.extras):
             return 0
         n = len(self.data.class_names)
+        if n < 2 and "conditional" not in self.config.extras:
+            return 0  # conditional by the family's default, not by request: where labels exist
         if n < 2:
             raise ConfigError(
                 f"A conditional {self.family.title} needs a data set with classes (digits, "

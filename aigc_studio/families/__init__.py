@@ -77,11 +77,12 @@ def metric_spec(name: str) -> MetricSpec | None:
 
 def _register_builtin() -> None:
     # the registry lines: one per family
-    from aigc_studio.families import autoencoder, dcgan, vae
+    from aigc_studio.families import autoencoder, dcgan, diffusion, vae
 
     register(dcgan.FAMILY)
     register(autoencoder.FAMILY)
     register(vae.FAMILY)
+    register(diffusion.FAMILY)
 
 
 _register_builtin()

@@ -17,6 +17,7 @@ import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:  # pragma: no cover - typing only: torch loads with the implementation
@@ -68,6 +69,7 @@ class Capabilities:
     conditional: bool = False  # conditioned on a class label
     principal_directions: bool = False  # the explorer's PCA over an inner layer
     adversarial: bool = False  # a generator against a discriminator (health checks of a game)
+    denoising_path: bool = False  # samples by denoising steps: a trajectory can be shown
 
 
 @dataclass(frozen=True)
@@ -195,6 +197,10 @@ class ModelFamily:
 class FamilyImpl:
     """A family's behaviour; subclasses live in the family's ``model`` module (torch)."""
 
+    # keyword options ``decode`` takes besides the labels (a sampler's steps, guidance...);
+    # inference refuses any other with one sentence
+    sample_options: tuple[str, ...] = ()
+
     def __init__(self, family: ModelFamily) -> None:
         self.family = family
 
@@ -254,6 +260,23 @@ class FamilyImpl:
         network choose (unconditional families ignore them).
         """
         raise NotImplementedError(f"{self.family.title} has no decoder")
+
+    def opens_folder(self, path: Path) -> bool:
+        """True when ``path`` is a model folder another library wrote that this family reads."""
+        return False
+
+    def open_folder(self, path: Path) -> tuple[Any, nn.Module, int, list[str]]:
+        """(config, inference network, channels, class names) of such a folder."""
+        raise NotImplementedError(f"{self.family.title} opens no foreign model folders")
+
+    def latent_size(self, config: Any, channels: int) -> int:
+        """Numbers per latent vector (a diffusion model's latent is its whole initial noise)."""
+        return int(config.latent_dim)
+
+    def trajectory(self, net: nn.Module, z: torch.Tensor, labels: torch.Tensor | None = None,
+                   *, points: int = 8, **options: Any) -> torch.Tensor:
+        """States from noise to image, (points, N, C, S, S) in [-1, 1] (``denoising_path``)."""
+        raise NotImplementedError(f"{self.family.title} has no denoising path")
 
     def reconstruct(self, net: nn.Module, x: torch.Tensor) -> torch.Tensor:
         """Images in [-1, 1] -> reconstructions (families that encode)."""
