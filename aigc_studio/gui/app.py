@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("path", nargs="?", type=Path,
                         help="a run folder, checkpoint or image folder to open")
     parser.add_argument("--demo", action="store_true",
-                        help="start training a DCGAN on the bundled digits at once")
+                        help="start training on the bundled digits at once (the first model "
+                             "that draws images)")
     parser.add_argument("--epochs", type=int, default=None, metavar="N",
                         help=f"epochs to train (the demo's default is {DEMO_EPOCHS})")
     parser.add_argument("--limit", type=int, default=None, metavar="N",

@@ -10,7 +10,7 @@ import PySide6
 from PySide6.QtCore import qVersion
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
-from aigc_studio import __version__
+from aigc_studio import __version__, families
 
 _GAN_TEXT = """
 <h2>How a GAN learns</h2>
@@ -100,8 +100,8 @@ def about_html(torch_version: str | None, devices: list[str], device_note: str) 
     torch_text = torch_version or "not loaded yet"
     return (
         f"<h3>AIGC Studio {__version__}</h3>"
-        "<p>Train and explore generative image models (DCGAN, autoencoder) on your own "
-        "machine.</p>"
+        "<p>Train and explore generative image models "
+        f"({', '.join(f.title for f in families.all_families())}) on your own machine.</p>"
         f"<p>Python {platform.python_version()} · Qt {qVersion()} · "
         f"PySide6 {PySide6.__version__} · pyqtgraph {pyqtgraph.__version__} · "
         f"PyTorch {torch_text}</p>"

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio import families
 from aigc_studio.gui.widgets.qimage import load_qimage
 
 _EPOCH_RE = re.compile(r"epoch_(\d+)\.png$", re.IGNORECASE)
@@ -75,9 +76,10 @@ class SampleView(QWidget):
         self.image.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.image.setObjectName("sampleImage")
         self.image.setToolTip(
-            "Images generated from the same fixed noise after every epoch, so you can compare "
-            "epochs directly. For the autoencoder: real images (left half) and their "
-            "reconstructions."
+            "The epoch grid: the same fixed inputs rendered after every epoch, so you can "
+            "compare epochs directly. "
+            + " ".join(f"{f.title}: {f.grid_caption}." for f in families.all_families()
+                       if f.grid_caption)
         )
         self.scroll = QScrollArea()
         self.scroll.setWidget(self.image)

@@ -351,7 +351,7 @@ class ReconstructionPanel(QWidget):
     def add_paths(self, paths: Iterable[Path]) -> int:
         """Reconstruct image files and folders (folders are searched in the background).
 
-        Returns the batch id (0 when no autoencoder is loaded yet: the paths wait for one).
+        Returns the batch id (0 when no model that encodes is loaded yet: the paths wait for one).
         """
         new = [Path(p) for p in paths if Path(p) not in self._inputs]
         if not new:
