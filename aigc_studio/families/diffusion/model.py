@@ -98,7 +98,7 @@ def real_format(x: torch.Tensor) -> torch.memory_format:
 class DiffusionImpl(FamilyImpl):
     """The diffusion family: samples from noise through a sampler, shows denoising paths."""
 
-    sample_options = ("sampler", "steps", "guidance")
+    sample_options = ("sampler", "steps", "guidance", "on_step", "cancel")  # reports progress
 
     def build_networks(self, config: Any, channels: int, num_classes: int = 0
                        ) -> dict[str, nn.Module]:

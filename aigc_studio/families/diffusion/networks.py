@@ -17,6 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from aigc_studio.errors import CheckpointError
+
 TRAIN_TIMESTEPS = 1000
 PREDICTIONS = {"eps": "epsilon", "v": "v_prediction"}  # our option value -> diffusers' name
 SAMPLING_DEFAULTS = {"sampler": "dpm++", "steps": 20, "guidance": 2.0}
@@ -94,10 +96,13 @@ class DiffusionNet(nn.Module):
 def is_diffusers_folder(path: Path) -> bool:
     """True for a folder written by diffusers' ``save_pretrained`` (a UNet or a pipeline)."""
     path = Path(path)
-    return path.is_dir() and ((path / "model_index.json").is_file() or (
-        (path / "config.json").is_file()
-        and json.loads((path / "config.json").read_text("utf-8")).get("_class_name")
-        == "UNet2DModel"))
+    if (path / "model_index.json").is_file():
+        return (path / "unet" / "config.json").is_file()
+    try:
+        config = json.loads((path / "config.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("_class_name") == "UNet2DModel"
 
 
 def load_diffusers_folder(path: Path) -> DiffusionNet:
@@ -116,8 +121,13 @@ def load_diffusers_folder(path: Path) -> DiffusionNet:
         if sched_file.is_file():
             saved = json.loads(sched_file.read_text("utf-8"))
             schedule = {k: v for k, v in saved.items() if not k.startswith("_")}
-    unet = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True,
-                                       local_files_only=True)
+    try:  # safetensors only: a folder holding pickled weights alone is refused
+        unet = UNet2DModel.from_pretrained(str(unet_dir), use_safetensors=True,
+                                           local_files_only=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:160]
+        raise CheckpointError(f"{path.name} could not be opened as a diffusers UNet2DModel "
+                              f"folder with safetensors weights ({first}).") from None
     # a foreign class embedding has no "no class" row we know of: conditional, no guidance
     return DiffusionNet(unet, schedule, int(unet.config.num_class_embeds or 0), null_class=False)
 
