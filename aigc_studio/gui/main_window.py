@@ -395,12 +395,12 @@ class MainWindow(QMainWindow):
         self.step_label.setText("")
         self.plots.clear()
         self.samples.clear()
-        self.plots.set_model(cfg.model)
+        self.plots.set_model(cfg.model, cfg.extras)
         self.current_run = None
         self.run_header.setText(f"Starting {family_title(cfg.model)} on "
                                 f"{Path(cfg.dataset).name or cfg.dataset}…")
         worker = TrainingWorker(cfg, runs_root=self.runs_root)
-        self._launch(worker, cfg.model)
+        self._launch(worker)
         return True
 
     def resume_run(self, run_dir: Path, epochs: int | None = None) -> bool:
@@ -434,10 +434,10 @@ class MainWindow(QMainWindow):
         self.banner.hide()
         worker = TrainingWorker(resume_dir=run_dir, resume_epochs=epochs,
                                 runs_root=self.runs_root)
-        self._launch(worker, self.panel.model.currentData())
+        self._launch(worker)  # the plots already show the run (open_run)
         return True
 
-    def _launch(self, worker: TrainingWorker, model: str) -> None:
+    def _launch(self, worker: TrainingWorker) -> None:
         worker.run_started.connect(self._on_run_started)
         worker.steps_ready.connect(self._on_steps)
         worker.epoch_finished.connect(self._on_epoch)
@@ -455,7 +455,6 @@ class MainWindow(QMainWindow):
         self.runs.set_busy(True)
         self.status.busy()
         self._set_state_text("Preparing data…")
-        self.plots.set_model(model)
         session.start()
 
     def toggle_pause(self) -> None:
@@ -626,7 +625,7 @@ class MainWindow(QMainWindow):
             self.show_message(f"This run is damaged and only partly shown: {exc}", "warning")
         if cfg is not None:
             self.panel.set_config(cfg)
-            self.plots.set_model(cfg.model)
+            self.plots.set_model(cfg.model, cfg.extras)
         try:
             records = run_store.read_metrics(run_dir)
         except Exception as exc:

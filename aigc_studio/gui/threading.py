@@ -19,10 +19,12 @@ sees. Nothing here imports torch.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import logging
 import os
 import threading
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +32,7 @@ from typing import Any
 os.environ.setdefault("QT_API", "pyside6")  # superqt (through qtpy) uses the app's binding
 
 from PySide6.QtCore import QDeadlineTimer, QObject, QThreadPool, Signal
-from superqt.utils import GeneratorWorker, WorkerBase, create_worker
+from superqt.utils import FunctionWorker, GeneratorWorker, WorkerBase, create_worker
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,15 @@ def user_message(exc: BaseException) -> str:
     if isinstance(exc, OSError) and exc.filename:
         return f"Could not use {exc.filename} ({exc.strerror or exc})."
     return f"Unexpected error ({type(exc).__name__}): {exc}"
+
+
+def _log_warning(shown: tuple[Any, ...]) -> None:
+    """superqt routes ``warnings`` raised while a worker runs to its ``warned`` signal (it
+    swaps ``warnings.showwarning`` process-wide meanwhile): log them instead of losing them."""
+    try:
+        log.warning("%s", warnings.formatwarning(*shown[:4]).strip())
+    except Exception:  # a malformed warning tuple must not break the window
+        log.warning("%s", shown)
 
 
 def pool() -> QThreadPool:
@@ -72,31 +83,50 @@ class Outcome:
         return self.error is None and not self.cancelled
 
 
-class _Task:
-    """One started task: its superqt worker, its cancel flag and a "returned" flag set in the
-    worker thread (so joining never needs the event loop)."""
+class _Function(FunctionWorker):
+    """A function worker that sets ``done`` in its thread when the function has returned."""
 
-    def __init__(self, worker: WorkerBase, cancel: threading.Event,
-                 done: threading.Event) -> None:
-        self.worker, self.cancel, self.done = worker, cancel, done
+    done: threading.Event
 
-
-def _tracked(fn: Callable[..., Any], done: threading.Event) -> Callable[..., Any]:
-    """``fn`` wrapped so ``done`` is set in the worker thread when it returns or raises."""
-    if inspect.isgeneratorfunction(fn):
-        def gen(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return (yield from fn(*args, **kwargs))
-            finally:
-                done.set()
-        return gen
-
-    def call(*args: Any, **kwargs: Any) -> Any:
+    def work(self) -> Any:
         try:
-            return fn(*args, **kwargs)
+            return super().work()
         finally:
-            done.set()
-    return call
+            self.done.set()
+
+
+class _Generator(GeneratorWorker):
+    """A generator worker that closes its generator (running its ``finally``) when it stops,
+    also when it was aborted between yields, then sets ``done`` in its thread."""
+
+    done: threading.Event
+
+    def work(self) -> Any:
+        try:
+            return super().work()
+        finally:
+            with contextlib.suppress(Exception):
+                self._gen.close()
+            self.done.set()
+
+
+def _worker(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> _Function | _Generator:
+    """A superqt worker for ``fn`` (not started): errors come back on ``errored`` only (never
+    re-raised in the GUI thread) and warnings are logged."""
+    kind = _Generator if inspect.isgeneratorfunction(fn) else _Function
+    worker = create_worker(fn, *args, _start_thread=False, _ignore_errors=True,
+                           _worker_class=kind, **kwargs)
+    assert isinstance(worker, (_Function, _Generator))
+    worker.done = threading.Event()
+    worker.warned.connect(_log_warning)
+    return worker
+
+
+class _Task:
+    """One started task: its worker and its cancel flag."""
+
+    def __init__(self, worker: _Function | _Generator, cancel: threading.Event) -> None:
+        self.worker, self.cancel, self.done = worker, cancel, worker.done
 
 
 class TaskRunner(QObject):
@@ -119,11 +149,11 @@ class TaskRunner(QObject):
         """Run ``fn(*args, **kwargs)`` in the background (``cancel=`` is passed when it takes
         one); cancels the task still running (which then reports nothing)."""
         self.cancel(report=False)
-        cancel, done = threading.Event(), threading.Event()
+        cancel = threading.Event()
         if "cancel" in inspect.signature(fn).parameters:
             kwargs = {**kwargs, "cancel": cancel}
-        worker = create_worker(_tracked(fn, done), *args, _start_thread=False, **kwargs)
-        task = _Task(worker, cancel, done)
+        worker = _worker(fn, *args, **kwargs)
+        task = _Task(worker, cancel)
         self._current = task
         self._tasks = [t for t in self._tasks if not t.done.is_set()] + [task]
 
@@ -205,7 +235,7 @@ class LoopWorker(QObject):
         self._name = name
         self._cond = threading.Condition()
         self._stopping = False
-        self._worker: GeneratorWorker | None = None
+        self._worker: _Function | _Generator | None = None
         self._running = threading.Event()
 
     # --- GUI-thread side -------------------------------------------------------------------
@@ -214,7 +244,7 @@ class LoopWorker(QObject):
         if self._worker is not None:
             return
         self._running.set()
-        worker = create_worker(self._loop, _start_thread=False)
+        worker = _worker(self._loop)
         self._worker = worker
         pool().start(worker)
 

@@ -78,7 +78,7 @@ def test_autoencoder_shows_only_reconstruction(qtbot) -> None:
     plots.set_model("autoencoder")
     assert plots.visible_plots() == ["loss"]
     assert plots.shown_series() == ["loss_recon"]
-    plots.set_model("dcgan")
+    plots.set_model("dcgan")  # the default (BCE) GAN: no critic plot
     assert plots.visible_plots() == ["loss", "d_out"]
     assert plots.plot("d_out").isVisible()
     assert sorted(plots.shown_series()) == ["d_fake", "d_real", "loss_d", "loss_g"]

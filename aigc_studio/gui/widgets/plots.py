@@ -161,6 +161,7 @@ class TrainingPlots(QWidget):
         self.buffers: dict[str, SeriesBuffer] = {}  # metric name -> points
         self._axis: dict[str, str] = {}  # metric name -> "step" | "epoch"
         self._family: ModelFamily | None = None
+        self._extras: dict[str, Any] = {}
         self._built = False
         self.plots: dict[str, pg.PlotWidget] = {}  # PlotSpec key -> widget
         self._plot_specs: dict[str, PlotSpec] = {}
@@ -222,16 +223,33 @@ class TrainingPlots(QWidget):
         """The family whose plots are shown (None: unknown, generic plots only)."""
         return self._family
 
-    def set_model(self, model: str | None) -> None:
-        """Show the plots of the family called ``model`` (its metrics, even before data)."""
+    def set_model(self, model: str | None, extras: Mapping[str, Any] | None = None) -> None:
+        """Show the plots of the family called ``model`` for a run with these family options
+        (``TrainConfig.extras``; None: the defaults): the metrics such a run records, even
+        before data arrives, and only the plots they fill."""
         try:
             self._family = families.get(model) if model else None
         except families.UnknownFamilyError:
             self._family = None
+        self._extras = dict(extras or {})
         if self._family is not None:
             for metric in self._family.metrics:
-                self._series(metric.name, metric.axis)
+                if self._records(metric.name):
+                    self._series(metric.name, metric.axis)
         self._sync()
+
+    def _records(self, name: str) -> bool:
+        """True when a run of the current family and options records metric ``name``."""
+        family = self._family
+        spec = family.metric(name) if family is not None else None
+        return spec is not None and family is not None and family.records(spec, self._extras)
+
+    def _family_plots(self) -> list[PlotSpec]:
+        """The family's plots that a run with the current options fills."""
+        if self._family is None:
+            return []
+        used = {m.group for m in self._family.metrics if self._records(m.name)}
+        return [p for p in self._family.plots if p.key in used]
 
     def plot(self, key: str) -> pg.PlotWidget | None:
         """The plot of a ``PlotSpec`` key ("loss", "epoch", …), once built."""
@@ -268,19 +286,17 @@ class TrainingPlots(QWidget):
         if self._axis.get(name) == "epoch":
             return EPOCH_PLOT.key
         spec = metric_spec(name, self._family)
-        family_plots = {p.key for p in self._family.plots} if self._family else set()
-        if self._family is not None and self._family.metric(name) is not None and \
-                spec.group in family_plots:
+        if self._records(name) and spec.group in {p.key for p in self._family_plots()}:
             return spec.group
         return OTHER_PLOT.key
 
     def _wanted_specs(self) -> list[PlotSpec]:
-        specs = [p for p in (self._family.plots if self._family else ()) if p.axis == "step"]
+        specs = [p for p in self._family_plots() if p.axis == "step"]
         keys = {p.key for p in specs}
         with_data = {self._plot_key(n) for n, b in self.buffers.items() if len(b)}
         if OTHER_PLOT.key in with_data or not specs:
             specs.append(OTHER_PLOT)
-        for p in (self._family.plots if self._family else ()):
+        for p in self._family_plots():
             if p.axis == "epoch" and p.key not in keys:
                 specs.append(p)
         if EPOCH_PLOT.key in with_data:
@@ -343,8 +359,7 @@ class TrainingPlots(QWidget):
         self._refresh_visibility()
 
     def _series_shown(self, name: str) -> bool:
-        belongs = self._family is not None and self._family.metric(name) is not None
-        return belongs or len(self.buffers[name]) > 0
+        return self._records(name) or len(self.buffers[name]) > 0
 
     # --- data in ---------------------------------------------------------------------------
     def clear(self) -> None:
