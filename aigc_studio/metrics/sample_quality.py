@@ -112,8 +112,12 @@ def generate(family_impl: Any, net: nn.Module, latent_dim: int, n: int,
         with torch.no_grad():
             for start in range(0, n, GENERATE_BATCH):
                 zb = z[start:start + GENERATE_BATCH].to(device)
-                lb = None if labels is None else labels[start:start + GENERATE_BATCH].to(device)
-                out.append(family_impl.decode(net, zb, lb).float().cpu())
+                if labels is None:  # unconditional: the plain decode(net, z) every family has
+                    images = family_impl.decode(net, zb)
+                else:
+                    images = family_impl.decode(net, zb, labels[start:start + GENERATE_BATCH]
+                                                .to(device))
+                out.append(images.float().cpu())
     finally:
         net.train(was_training)
     return torch.cat(out).clamp_(-1, 1)
