@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QRect, QSize, Qt
+from PySide6.QtCore import QEvent, QRect, QSize, Qt
 from PySide6.QtGui import QColor, QImage, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -98,8 +98,18 @@ class WrappedLabel(QLabel):
     def setText(self, text: str) -> None:
         """Set the text and grow to fit it."""
         super().setText(text)
-        self.setMinimumHeight(self.heightForWidth(self.width()) if text else 0)
+        self._fit()
 
+    def _fit(self) -> None:
+        self.setMinimumHeight(self.heightForWidth(self.width()) if self.text() else 0)
+
+    def event(self, event: QEvent) -> bool:
+        """Refit when the style sheet or font changes the text's size (after polishing)."""
+        handled = super().event(event)
+        if event.type() in (QEvent.Type.Polish, QEvent.Type.FontChange,
+                            QEvent.Type.StyleChange, QEvent.Type.Show):
+            self._fit()
+        return handled
 
 
 def seed_spin(tooltip: str) -> QSpinBox:
