@@ -194,7 +194,7 @@ def resolve_class(model: LoadedModel, which: int | str | None) -> int | None:
         index = -1
     if not 0 <= index < len(names):
         listed = ", ".join(f"{i} ({n})" if n != str(i) else n for i, n in enumerate(names))
-        raise AigcError(f"Class {which!r} is not one of the model's classes: {listed}.")
+        raise AigcError(f"Class {which} is not one of the model's classes: {listed}.")
     return index
 
 
