@@ -39,7 +39,9 @@ SPECS = (
           f"classifier fits this data), {_FD_NOTE}."),
     _spec("precision", "Precision", _MANIFOLD, True, "#1f77b4",
           "Fidelity: the share of generated images that fall inside the real images' "
-          "5-NN manifold (Kynkäänniemi et al. 2019); 0 to 1, higher is better."),
+          "5-NN manifold (Kynkäänniemi et al. 2019); 0 to 1, higher is better. A few real "
+          "outliers with wide balls can cover blank or noisy images (in LeNet features even "
+          "noise scores 1.0): read it beside its noise baseline and density."),
     _spec("recall", "Recall", _MANIFOLD, True, "#2ca02c",
           "Diversity: the share of real images inside the generated images' 5-NN "
           "manifold (Kynkäänniemi et al. 2019); near 0 means mode collapse."),
