@@ -24,6 +24,7 @@ ends the others and says which one in one sentence.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import inspect
 import os
@@ -161,6 +162,14 @@ class Ranks:
                 "kept.") from None
 
     # ------------------------------------------------------------------ resume
+    def rng_states(self, noise_gen: torch.Generator) -> dict[str, Any]:
+        """``{"ranks": [every rank's noise and global RNG states]}`` for a checkpoint (a
+        collective: every rank calls it); nothing for a one-process run."""
+        if not self.active:
+            return {}
+        return {"ranks": self.gather({"noise": noise_gen.get_state(),
+                                      "torch": torch.get_rng_state()})}
+
     def restore_rng(self, rng: Mapping[str, Any], noise_gen: torch.Generator) -> None:
         """Continue this rank's noise and global RNG streams from a checkpoint's ``rng``.
 
@@ -182,6 +191,18 @@ class Ranks:
                 "it would have.")
 
     # ------------------------------------------------------------------ networks
+    def adjust(self, accel: Any) -> Any:
+        """The fast path's plan for one rank: the same, without a CUDA graph.
+
+        DDP's gradient hooks do not capture (measured on an H200 with torch 2.11: every family's
+        capture failed and fell back), and a failed capture attempt is no state to leave
+        collectives in: ranks run the step eagerly, still in bf16 and channels_last.
+        """
+        if not (self.active and accel.cuda_graph):
+            return accel
+        note = "; ".join(filter(None, [accel.note, "no CUDA graph with several processes"]))
+        return dataclasses.replace(accel, cuda_graph=False, note=note)
+
     def wrap_networks(self, impl: Any, nets: Mapping[str, nn.Module],
                       optims: Mapping[str, torch.optim.Optimizer], device: torch.device
                       ) -> Mapping[str, nn.Module]:
@@ -253,7 +274,8 @@ class DistributedNet(nn.Module):
     def wrap(cls, net: nn.Module, *, device: torch.device) -> DistributedNet:
         from torch.nn.parallel import DistributedDataParallel
 
-        ids = [device.index] if device.type == "cuda" else None
+        ids = ([torch.cuda.current_device() if device.index is None else device.index]
+               if device.type == "cuda" else None)
         # buffers are made equal once, at the start, then stay each rank's own (newer
         # PyTorch names that forward_sync_buffers=False; broadcast_buffers=False before it)
         name = ("forward_sync_buffers" if "forward_sync_buffers"

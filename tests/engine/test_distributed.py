@@ -87,6 +87,11 @@ def test_ranks_end_with_identical_parameters_and_only_rank_0_writes(reference: P
     assert list((reference / "cwd_rank1").iterdir()) == []
     steps = [r for r in runs.read_metrics(run) if r["kind"] == "step"]
     assert [r["step"] for r in steps] == list(range(1, 9))  # 4 steps per epoch per rank
+    # one process may continue it too, with a warning that it is no longer bit for bit
+    assert Trainer.resume(run, epochs=3).fit().status == "finished"
+    warnings = [r["message"] for r in runs.read_metrics(run) if r.get("event") == "warning"]
+    assert any("checkpointed by 2 processes and resumes with 1 process" in w
+               for w in warnings), warnings
 
 
 @pytest.mark.slow
@@ -181,6 +186,20 @@ def test_a_stop_request_to_the_launcher_stops_every_rank_with_a_checkpoint(
     state = load_checkpoint(runs.last_checkpoint(run))
     stopped = [r for r in runs.read_metrics(run) if r.get("event") == "stopped"]
     assert len(stopped) == 1 and stopped[0]["step"] == state["step"] < 80
+
+
+@pytest.mark.slow
+def test_torchrun_trains_one_run_with_two_processes(tmp_path: Path, dist_env: None) -> None:
+    out = tmp_path / "runs"
+    done = subprocess.run(
+        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+         "-m", "aigc_studio", *train_args(out, epochs=1)],
+        capture_output=True, text=True, timeout=RUN_LIMIT_S,
+        env={**os.environ, "AIGC_STUDIO_HOME": str(tmp_path / "home")})
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = only_run(out)
+    assert json.loads((run / runs.CONFIG).read_text())["world_size"] == 2
+    assert done.stdout.strip() == str(run)  # rank 0 alone prints the run folder
 
 
 def _start_rank(rank: int, port: int) -> subprocess.CompletedProcess[str]:
