@@ -151,8 +151,8 @@ class Trainer:
         self.num_classes = self._class_count()
         self.source = BatchSource(self.data, cfg.batch_size, self.device)
         self.ranks.fit_source(self.source, len(self.data))  # this rank's shard of each epoch
-        self.accel: Acceleration = plan_acceleration(self.device, fast=cfg.fast,
-                                                     precision=cfg.precision)
+        self.accel: Acceleration = self.ranks.adjust(plan_acceleration(
+            self.device, fast=cfg.fast, precision=cfg.precision))
         self.memory_format = self.accel.memory_format
         family = self.family.impl
         torch.manual_seed(cfg.seed)  # weight init is part of the run's reproducibility
@@ -563,9 +563,8 @@ class Trainer:
             "rng": {"data": self.data_gen.get_state(),
                     "noise": self._noise_source().get_state(),
                     "torch": torch.get_rng_state(),
-                    # a collective: every rank builds this state, rank 0 writes it
-                    "ranks": self.ranks.gather({"noise": self._noise_source().get_state(),
-                                                "torch": torch.get_rng_state()})},
+                    # several processes: every rank's states (a collective, on every rank)
+                    **self.ranks.rng_states(self._noise_source())},
             "fixed": self.fixed.cpu(),
             "history": {k: torch.tensor(v, dtype=torch.float64) for k, v in p.history.items()},
             "elapsed": p.elapsed,
