@@ -22,6 +22,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QSlider, QSplitter, QVBoxLayout, QWidget
 
 from aigc_studio import families
+from aigc_studio import metrics as quality_metrics
 from aigc_studio.engine.callbacks import StepMetrics
 from aigc_studio.families import MetricSpec, ModelFamily, PlotSpec
 
@@ -110,7 +111,8 @@ class SeriesBuffer:
 
 def metric_spec(name: str, family: ModelFamily | None = None) -> MetricSpec:
     """The spec of a metric: the family's, any registered family's, or a generic one."""
-    spec = (family.metric(name) if family is not None else None) or families.metric_spec(name)
+    spec = ((family.metric(name) if family is not None else None)
+            or families.metric_spec(name) or quality_metrics.spec(name))
     if spec is not None:
         return spec
     color = GENERIC_COLORS[zlib.crc32(name.encode()) % len(GENERIC_COLORS)]
@@ -396,8 +398,8 @@ class TrainingPlots(QWidget):
                 continue
             for name, value in rec.items():
                 if name in NOT_METRICS or not isinstance(value, (int, float)) or \
-                        isinstance(value, bool):
-                    continue
+                        isinstance(value, bool) or quality_metrics.is_reference_key(name):
+                    continue  # bookkeeping, or a score's baseline (not a series)
                 if kind == "epoch" and not self._epoch_metric(name):
                     continue  # an epoch line's mean of a step metric: the step plot has it
                 axes[name] = kind
