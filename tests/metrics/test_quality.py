@@ -98,6 +98,8 @@ def test_training_records_scores_baselines_and_best_weights_and_evaluate_agrees(
     assert best[1] == min(r["fld"] for r in epochs)
     _, meta = load_weights(best_weights_path(run_dir))
     assert int(meta["epoch"]) == best[2]
+    assert main(["runs", "--root", str(run_dir.parent)]) == 0
+    assert f"best fld {best[1]:.2f} at epoch {best[2]}" in capsys.readouterr().out
 
     assert main(["evaluate", str(run_dir), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
