@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QSizePolicy,
     QStackedWidget,
     QTabWidget,
     QVBoxLayout,
@@ -114,6 +115,8 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
         title.setObjectName("panelTitle")
         self.model_label = QLabel("")
         self.model_label.setObjectName("hint")
+        # a long run name must not widen the window past the screen: the label gives way
+        self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         header = QHBoxLayout()
         header.addWidget(title)
         header.addSpacing(12)

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -127,6 +128,8 @@ class ReconstructionPanel(QWidget):
         title.setObjectName("panelTitle")
         self.model_label = QLabel("")
         self.model_label.setObjectName("hint")
+        # a long run name must not widen the window past the screen: the label gives way
+        self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.open_button = QPushButton("Open images…")
         self.open_button.setToolTip("Choose image files to reconstruct (you can also drop them "
                                     "on this panel).")
