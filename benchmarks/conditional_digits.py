@@ -57,6 +57,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0)
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=None, help="both learning rates")
     parser.add_argument("--per-class", type=int, default=100)
     parser.add_argument("--run", type=Path, default=None)
     args = parser.parse_args()
@@ -66,13 +67,16 @@ def main() -> None:
             config = TrainConfig(dataset="digits", epochs=args.epochs, limit=args.limit,
                                  width=args.width, seed=args.seed,
                                  extras={"conditional": True}).validate()
+            if args.lr:
+                config.lr_g = config.lr_d = args.lr
             config.eval_samples = 0  # judged once at the end instead
             run = Trainer(config, runs_root=Path(tmp)).fit().run_dir
         model = load_model(run)
         table = confusion(train_judge(), model, args.per_class)
     cfg = model.config
     print(f"## Conditional DCGAN on digits: {model.epoch} epochs, limit {cfg.limit or 'all'}, "
-          f"width {cfg.width}, seed {cfg.seed}; {args.per_class} samples per class\n")
+          f"width {cfg.width}, lr {cfg.lr_g:g}, seed {cfg.seed}; "
+          f"{args.per_class} samples per class\n")
     names = list(model.class_names)
     print("| asked \\ judged | " + " | ".join(names) + " | ? | hit |")
     print("|---" * (len(names) + 3) + "|")

@@ -52,6 +52,8 @@ def train_and_judge(judge_net: object, loss: str, seed: int, args: argparse.Name
     config = TrainConfig(dataset="digits", epochs=args.epochs, seed=seed, limit=args.limit,
                          width=args.width, extras={"loss": loss}).validate()
     config.eval_samples = 0  # no per-epoch quality metric: it would skew images/s
+    if args.lr:
+        config.lr_g = config.lr_d = args.lr
     rates = Throughput()
     end = Trainer(config, runs_root=root, callbacks=[rates]).fit()
     share, classes = judge(judge_net, sample(load_model(end.run_dir), args.samples, seed=1))
@@ -64,13 +66,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--limit", type=int, default=0, help="images used (0: all 5,000)")
     parser.add_argument("--width", type=int, default=64)
+    parser.add_argument("--lr", type=float, default=None, help="both learning rates")
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
     args = parser.parse_args()
-    full = args.epochs >= 20 and len(args.seeds) >= 3 and args.limit == 0 and args.width == 64
+    full = (args.epochs >= 20 and len(args.seeds) >= 3 and args.limit == 0 and args.width == 64
+            and args.lr is None)
     judge_net = train_judge()
     print(f"## GAN losses on digits{'' if full else ' (REDUCED)'}: {args.epochs} epochs, "
-          f"seeds {args.seeds}, limit {args.limit or 'all'}, width {args.width}\n", flush=True)
+          f"seeds {args.seeds}, limit {args.limit or 'all'}, width {args.width}, "
+          f"lr {args.lr or 'default'}\n", flush=True)
     print("| loss | seed | recognised | classes | images/s |\n|---|---|---|---|---|",
           flush=True)
     summary: dict[str, list[tuple[float, int, float]]] = {}
