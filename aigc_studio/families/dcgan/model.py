@@ -222,10 +222,11 @@ class DcganImpl(FamilyImpl):
                   optims: Mapping[str, torch.optim.Optimizer], ctx: StepContext) -> TrainStep:
         g, cfg = nets["generator"], ctx.config
         loss = cfg.option("loss")
+        plain_g = getattr(g, "module", g)  # the network itself, also when wrapped (DDP)
         return GanStep(g, nets["discriminator"], optims["g"], optims["d"], ctx.batch_size,
-                       g.latent_dim, ctx.noise_gen, ctx.accel, loss=loss,
+                       cfg.latent_dim, ctx.noise_gen, ctx.accel, loss=loss,
                        n_critic=cfg.option("n_critic") if loss == "wgan-gp" else 1,
-                       conditional=g.num_classes > 0)
+                       conditional=plain_g.num_classes > 0)
 
     def fixed_inputs(self, config: Any, real_images: Callable[[int], torch.Tensor]
                      ) -> torch.Tensor:
