@@ -11,8 +11,15 @@ The engine runs as users get it (``fast`` on: the precision the hardware runs na
 channels_last, and on CUDA the whole step as one graph) and, where that is not fp32, also with
 ``--precision fp32`` (the fp32 path must never be slower than the reference).
 
-Runs from a source checkout with only torch, numpy and Pillow installed (no GUI packages):
-    python benchmarks/train_throughput.py [--device cpu|cuda] [--model seed|dcgan64]
+``--model diffusion`` compares the diffusion family's step (the same diffusers UNet2DModel,
+class-conditional, EMA) against a loop in the style of diffusers' unconditional training
+example: a DataLoader over a per-item transform, eager fp32 NCHW, ``scheduler.add_noise``,
+label dropout and EMA (diffusers' ``EMAModel``) on the host side, and the loss read back
+every step for the progress bar's logs.
+
+Runs from a source checkout with only torch, numpy and Pillow installed (no GUI packages;
+diffusers for ``--model diffusion``):
+    python benchmarks/train_throughput.py [--device cpu|cuda] [--model seed|dcgan64|diffusion]
                                           [--batch-size B] [--steps N] [--precision P]
 The last line is the headline figure alone: ``ratio X.XX`` (engine / reference).
 """
@@ -35,12 +42,13 @@ import torch
 from torch import nn
 
 from aigc_studio.core.datasets import load_dataset
-from aigc_studio.families.dcgan.networks import Discriminator, Generator
 from aigc_studio.engine import trainer as trainer_module
 from aigc_studio.engine.callbacks import StepMetrics, TrainingCallback, TrainingControl
 from aigc_studio.engine.config import PRECISIONS, TrainConfig
 from aigc_studio.engine.fastpath import plan_acceleration
 from aigc_studio.engine.trainer import Trainer
+from aigc_studio.families import get as get_family
+from aigc_studio.families.dcgan.networks import Discriminator, Generator
 
 # a benchmark stops runs at any point: the health warnings of early epochs are noise here
 logging.getLogger("aigc_studio").setLevel(logging.ERROR)
@@ -50,22 +58,25 @@ trainer_module.load_dataset = functools.lru_cache(maxsize=2)(load_dataset)
 MODELS = {  # name: (image_size, channels, data set)
     "seed": (32, 1, "digits"),
     "dcgan64": (64, 3, "shapes"),
+    "diffusion": (32, 1, "digits"),
 }
+FAMILY = {"seed": "dcgan", "dcgan64": "dcgan", "diffusion": "diffusion"}  # model -> family
 SHAPES_LIMIT = 20_000
 
 
 class DigitsForLoader(torch.utils.data.Dataset):
     """Per-item conversion as torchvision's ToTensor + Normalize would do it."""
 
-    def __init__(self, images_u8: torch.Tensor) -> None:
-        self.images = images_u8
-
     def __len__(self) -> int:
         return len(self.images)
 
+    def __init__(self, images_u8: torch.Tensor, labels: torch.Tensor | None = None) -> None:
+        self.images = images_u8
+        self.labels = labels
+
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
         x = self.images[i].float().div(255.0)
-        return (x - 0.5) / 0.5, 0
+        return (x - 0.5) / 0.5, int(self.labels[i]) if self.labels is not None else 0
 
 
 def reference(data_u8: torch.Tensor, size: int, channels: int, batch: int, steps: int,
@@ -121,6 +132,49 @@ def reference(data_u8: torch.Tensor, size: int, channels: int, batch: int, steps
             done += 1
 
 
+def reference_diffusion(data_u8: torch.Tensor, labels: torch.Tensor, size: int, channels: int,
+                        batch: int, steps: int, warmup: int, device: torch.device) -> float:
+    """images/s of a diffusers-example-style loop training the family's own UNet (fp32)."""
+    from diffusers import DDPMScheduler
+    from diffusers.training_utils import EMAModel
+
+    from aigc_studio.families.diffusion.networks import build_unet, schedule_config
+
+    torch.manual_seed(0)
+    unet = build_unet(channels, size, 32, 10).to(device)
+    scheduler = DDPMScheduler.from_config(schedule_config("eps"))
+    ema = EMAModel(unet.parameters(), decay=0.999, use_ema_warmup=True)
+    opt = torch.optim.Adam(unet.parameters(), lr=1e-3, betas=(0.9, 0.999))
+    loader = torch.utils.data.DataLoader(DigitsForLoader(data_u8, labels), batch_size=batch,
+                                         shuffle=True, num_workers=2, drop_last=True,
+                                         persistent_workers=True)
+    done, t0, logs = 0, 0.0, []
+    while True:
+        for clean, classes in loader:
+            if done == warmup:
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
+                t0 = time.perf_counter()
+            if done == warmup + steps:
+                return steps * batch / (time.perf_counter() - t0)
+            clean, classes = clean.to(device), classes.to(device)
+            noise = torch.randn(clean.shape, device=device)
+            timesteps = torch.randint(0, scheduler.config.num_train_timesteps, (batch,),
+                                      device=device)
+            noisy = scheduler.add_noise(clean, noise, timesteps)
+            drop = torch.rand(batch, device=device) < 0.1  # classifier-free guidance
+            classes = torch.where(drop, torch.full_like(classes, 10), classes)
+            pred = unet(noisy, timesteps, class_labels=classes).sample
+            loss = nn.functional.mse_loss(pred.float(), noise.float())
+            loss.backward()
+            opt.step()
+            opt.zero_grad()
+            ema.step(unet.parameters())
+            logs.append({"loss": loss.detach().item(), "ema_decay": ema.cur_decay_value,
+                         "step": done})
+            done += 1
+
+
 class StepClock(TrainingCallback):
     """Stops the engine after warm-up + steps and times the steps in between."""
 
@@ -139,13 +193,16 @@ class StepClock(TrainingCallback):
 
 
 def engine(dataset: str, size: int, batch: int, steps: int, warmup: int, device: str,
-           log_every: int, precision: str) -> tuple[float, str]:
+           log_every: int, precision: str, family: str = "dcgan") -> tuple[float, str]:
     """images/s of Trainer.fit on the same model between two metric read-backs, and its plan."""
     control = TrainingControl()
     clock = StepClock(control, warmup, steps)
-    config = TrainConfig(dataset=dataset, image_size=size, batch_size=batch, epochs=1000,
-                         device=device, log_every=log_every, precision=precision,
-                         limit=SHAPES_LIMIT if dataset == "shapes" else 0)
+    config = TrainConfig(model=family, dataset=dataset, image_size=size, batch_size=batch,
+                         epochs=1000, device=device, log_every=log_every, precision=precision,
+                         limit=SHAPES_LIMIT if dataset == "shapes" else 0, eval_samples=0)
+    for name, value in get_family(family).defaults.items():  # the family's own settings
+        if name not in ("epochs", "batch_size"):
+            setattr(config, name, value)
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(config, runs_root=Path(tmp), control=control, callbacks=[clock],
                           save=False)
@@ -188,13 +245,21 @@ def main() -> None:
     ref: list[float] = []
     eng: dict[str, list[float]] = {}
     labels: dict[str, str] = {}
+    family = FAMILY[args.model]
+    if steps + args.warmup > len(data) // args.batch_size:  # no epoch end (grid) in a window
+        parser.error(f"--steps + --warmup must fit in one epoch "
+                     f"({len(data) // args.batch_size} steps at this batch size).")
     for _ in range(args.repeats):
-        ref.append(reference(data.images, size, channels, args.batch_size, steps,
-                             args.warmup, device))
+        if family == "diffusion":
+            ref.append(reference_diffusion(data.images, data.labels, size, channels,
+                                           args.batch_size, steps, args.warmup, device))
+        else:
+            ref.append(reference(data.images, size, channels, args.batch_size, steps,
+                                 args.warmup, device))
         line = f"  reference {ref[-1]:9.1f} img/s"
         for precision in variants:
             ips, labels[precision] = engine(dataset, size, args.batch_size, steps, args.warmup,
-                                            args.device, log_every, precision)
+                                            args.device, log_every, precision, family)
             eng.setdefault(precision, []).append(ips)
             line += f"   engine [{labels[precision]}] {ips:9.1f} img/s ({ips / ref[-1]:.2f}x)"
         print(line, flush=True)
