@@ -41,20 +41,21 @@ EMA_WARMUP = 10.0  # decay ramps as (1 + n) / (10 + n) up to the run's ema_decay
 class DiffusionStep(TrainStep):
     """One denoising step: returns [loss] (MSE of the ε or v prediction) on the device."""
 
-    def __init__(self, net: DiffusionNet, ema: DiffusionNet, opt: torch.optim.Optimizer,
+    def __init__(self, net: nn.Module, ema: DiffusionNet, opt: torch.optim.Optimizer,
                  ctx: StepContext, *, predict_v: bool, ema_decay: float,
                  label_dropout: float) -> None:
         super().__init__(ctx.accel)
-        self.net, self.ema, self.opt = net, ema, opt
+        self.net, self.ema, self.opt = net, ema, opt  # net: maybe DistributedDataParallel
+        inner = unwrapped(net)
         self.noise_gen = ctx.noise_gen
         device = ctx.accel.device
-        self.alphas = net.alphas_cumprod.to(device, torch.float32)
+        self.alphas = inner.alphas_cumprod.to(device, torch.float32)
         self.steps_t = self.alphas.numel()
         self.predict_v = predict_v
         self.label_dropout = label_dropout
-        self.null = net.num_classes  # the "no class" row of the class embedding
+        self.null = inner.num_classes  # the "no class" row of the class embedding
         self.ema_decay = torch.tensor(ema_decay, dtype=torch.float32, device=device)
-        self.net_params = list(net.parameters())
+        self.net_params = list(inner.parameters())
         self.ema_params = list(ema.parameters())
 
     def __call__(self, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -88,6 +89,13 @@ class DiffusionStep(TrainStep):
         torch._foreach_lerp_(self.ema_params, self.net_params, 1 - decay)
 
 
+def unwrapped(net: nn.Module) -> DiffusionNet:
+    """The DiffusionNet itself (DistributedDataParallel keeps it as ``.module``)."""
+    inner = getattr(net, "module", net)
+    assert isinstance(inner, DiffusionNet)
+    return inner
+
+
 def real_format(x: torch.Tensor) -> torch.memory_format:
     """The memory format a batch arrived in (channels_last on the fast path)."""
     if x.dim() == 4 and x.is_contiguous(memory_format=torch.channels_last):
@@ -118,8 +126,8 @@ class DiffusionImpl(FamilyImpl):
     def make_step(self, nets: Mapping[str, nn.Module],
                   optims: Mapping[str, torch.optim.Optimizer], ctx: StepContext) -> TrainStep:
         net, ema = nets["unet"], nets["ema"]
-        assert isinstance(net, DiffusionNet) and isinstance(ema, DiffusionNet)
-        cfg = net.run_options
+        assert isinstance(ema, DiffusionNet)
+        cfg = unwrapped(net).run_options
         return DiffusionStep(net, ema, optims["g"], ctx, predict_v=cfg["prediction"] == "v",
                              ema_decay=cfg["ema_decay"], label_dropout=cfg["label_dropout"])
 
