@@ -233,21 +233,6 @@ class FamilyImpl:
         return {key: wrap(net) if any(id(p) in trained for p in net.parameters()) else net
                 for key, net in nets.items()}
 
-    def wrap_for_ddp(self, nets: Mapping[str, nn.Module],
-                     optims: Mapping[str, torch.optim.Optimizer],
-                     wrap: Callable[[nn.Module], nn.Module]) -> dict[str, nn.Module]:
-        """The networks ``make_step`` gets when several processes train one run.
-
-        ``wrap`` puts one network in DistributedDataParallel (its calls and method calls
-        average gradients over the processes). By default every network an optimizer updates
-        is wrapped on its own (G and D apart: one wrapper around both would see parameters
-        unused in each phase); one without an optimizer (an EMA copy) is left as it is.
-        """
-        trained = {id(p) for opt in optims.values() for group in opt.param_groups
-                   for p in group["params"]}
-        return {key: wrap(net) if any(id(p) in trained for p in net.parameters()) else net
-                for key, net in nets.items()}
-
     def make_step(self, nets: Mapping[str, nn.Module],
                   optims: Mapping[str, torch.optim.Optimizer], ctx: StepContext) -> TrainStep:
         raise NotImplementedError
