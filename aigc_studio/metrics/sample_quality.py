@@ -140,8 +140,12 @@ class SampleQuality(metrics.EpochMetricImpl):
         if trainer.run_dir is not None:  # a resumed run keeps the best epoch it had
             from aigc_studio.engine import runs
 
-            found = metrics.best_of(runs.read_metrics(trainer.run_dir))
+            records = runs.read_metrics(trainer.run_dir)
+            found = metrics.best_of(records)
             self.best = found[1] if found else None
+            # a resumed run recorded its baselines in its first session: once per run
+            self._baselines_written = any(
+                k in record for record in records for k in self.reference.baselines)
 
     def compute(self, trainer: Trainer, epoch: int) -> Mapping[str, float]:
         ref = self.reference
