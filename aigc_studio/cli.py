@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from aigc_studio import __version__, families
+from aigc_studio.core.quality import mean_metrics
+from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import (
     EpochResult,
     RunStarted,
@@ -72,16 +74,6 @@ class UsageError(AigcError):
 
 
 # --------------------------------------------------------------------------- progress
-def format_duration(seconds: float) -> str:
-    """``75`` -> ``1:15``, ``3725`` -> ``1:02:05``."""
-    if not math.isfinite(seconds) or seconds < 0:
-        return "--:--"
-    s = round(seconds)
-    h, rem = divmod(s, 3600)
-    m, s = divmod(rem, 60)
-    return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
-
-
 class TerminalProgress(TrainingCallback):
     """A one-line progress bar with ETA and images/s on a terminal; epoch lines otherwise."""
 
@@ -346,8 +338,8 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
         save_png(pair, target / f"{name}_pair.png")
         out(f"{r.path.name:<{width}}  {r.mse:9.5f}  {r.psnr:8.2f}  {r.ssim:6.3f}")
     if results:
-        mean = lambda key: sum(getattr(r, key) for r in results) / len(results)  # noqa: E731
-        out(f"{'mean':<{width}}  {mean('mse'):9.5f}  {mean('psnr'):8.2f}  {mean('ssim'):6.3f}"
+        mean = mean_metrics(results) or {}
+        out(f"{'mean':<{width}}  {mean['mse']:9.5f}  {mean['psnr']:8.2f}  {mean['ssim']:6.3f}"
             f"  ({len(results)} images)")
     for path, reason in failed:
         err(f"skipped {path}: {reason}")
@@ -618,16 +610,6 @@ def _add_class_flag(parser: argparse.ArgumentParser) -> None:
                              "models only)")
 
 
-def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
-    """Several processes on this machine (torchrun's job, for those who do not use it)."""
-    parser.add_argument("--nproc", type=int, default=1,
-                        help="train with N processes on this machine, one run (NCCL, one GPU "
-                             "each, on GPUs; gloo on CPUs); --batch-size is per process. For "
-                             "several machines use torchrun -m aigc_studio ...")
-    parser.add_argument("--master-port", type=int, default=0,
-                        help="TCP port the processes meet on (default: a free one)")
-
-
 def _add_sampling_flags(parser: argparse.ArgumentParser) -> None:
     """A sampler's settings (models that sample in steps, e.g. diffusion); unset: the run's."""
     parser.add_argument("--sampler", default=None, help="dpm++ or ddim (default: the run's)")
@@ -642,6 +624,16 @@ def _sampling_options(args: argparse.Namespace) -> dict[str, Any]:
     """The sampler settings given on the command line, passed to the model's family as they
     are (None: the model's default); a family that takes none refuses them in one sentence."""
     return {"sampler": args.sampler, "steps": args.steps, "guidance": args.guidance}
+
+
+def _add_launch_flags(parser: argparse.ArgumentParser) -> None:
+    """Several processes on this machine (torchrun's job, for those who do not use it)."""
+    parser.add_argument("--nproc", type=int, default=1,
+                        help="train with N processes on this machine, one run (NCCL, one GPU "
+                             "each, on GPUs; gloo on CPUs); --batch-size is per process. For "
+                             "several machines use torchrun -m aigc_studio ...")
+    parser.add_argument("--master-port", type=int, default=0,
+                        help="TCP port the processes meet on (default: a free one)")
 
 
 def build_parser() -> argparse.ArgumentParser:

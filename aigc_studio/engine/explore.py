@@ -19,8 +19,7 @@ from aigc_studio.core.atomic import atomic_write_with
 from aigc_studio.core.grid import make_grid, save_png
 from aigc_studio.core.latent import path, principal_directions, seed_vector, seed_vectors
 from aigc_studio.core.provenance import Provenance, gif_comment
-from aigc_studio.engine import runs
-from aigc_studio.engine.inference import LoadedModel, class_labels, decode, load_model
+from aigc_studio.engine.inference import LoadedModel, class_labels, decode
 from aigc_studio.errors import AigcError
 
 
@@ -97,12 +96,9 @@ class Explorer:
 def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8
                    ) -> list[tuple[int, np.ndarray]]:
     """The same latents rendered by every saved epoch of a run: [(epoch, (H, W*count, 3))]."""
-    out = []
-    for weights in runs.epoch_weights(Path(run_dir)):
-        model = load_model(weights)
-        z = seed_vectors(seed, count, model.latent_dim)
-        out.append((model.epoch, make_grid(decode(model, z), ncols=count)))
-    return out
+    from aigc_studio.engine.epoch_compare import iter_epoch_strips
+
+    return [(epoch, strip) for _, epoch, strip in iter_epoch_strips(run_dir, seed, count)]
 
 
 def upscale(frames: np.ndarray, scale: int) -> np.ndarray:

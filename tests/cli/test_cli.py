@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from aigc_studio.cli import format_duration, main
+from aigc_studio.cli import main
 from aigc_studio.engine import runs
 from aigc_studio.engine.checkpoint import load_checkpoint
 
@@ -179,12 +179,6 @@ def test_no_fast_trains_plain_fp32_and_says_so(tmp_path: Path,
     doc = json.loads((run / "config.json").read_text())
     assert (doc["config"]["fast"], doc["acceleration"]) == (False, "fp32")
     assert "cpu (" in (run / runs.LOG).read_text()
-
-
-def test_format_duration() -> None:
-    assert format_duration(75) == "1:15"
-    assert format_duration(3725) == "1:02:05"
-    assert format_duration(float("inf")) == "--:--"
 
 
 def test_help_lists_commands() -> None:
