@@ -7,15 +7,21 @@ alone is enough to sample or reconstruct.
 
 from __future__ import annotations
 
+import errno
+import hashlib
+import io
 import json
 import pickle
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from aigc_studio.core.atomic import atomic_write_bytes, atomic_write_with
+from aigc_studio.core.atomic import atomic_write_bytes
+from aigc_studio.core.safe_read import SafeReadError, display, loads_limited
+from aigc_studio.engine import integrity
 from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.errors import CheckpointError
 
@@ -24,9 +30,33 @@ FORMAT_VERSION = 1
 
 
 def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
-    """Write a full training checkpoint atomically."""
+    """Write a full training checkpoint atomically, with its checksum recorded beside it.
+
+    The checkpoint is serialised in memory first: PyTorch's file writer turns a full disk
+    into a RuntimeError ("unexpected pos"), while a plain write raises OSError(ENOSPC) that
+    callers handle. Free space is checked before anything is written (about twice the size:
+    the previous checkpoint stays until the new one is complete).
+    """
+    path = Path(path)
     payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **state}
-    atomic_write_with(Path(path), lambda handle: torch.save(payload, handle))
+    buffer = io.BytesIO()
+    torch.save(payload, buffer)
+    data = buffer.getbuffer()
+    ensure_free_space(path, 2 * len(data))
+    integrity.record_pending(path, hashlib.sha256(data).hexdigest())
+    atomic_write_bytes(path, data)
+
+
+def ensure_free_space(path: Path, needed: int) -> None:
+    """OSError(ENOSPC) naming the figures when the folder of ``path`` has less than
+    ``needed`` bytes free (nothing is written then)."""
+    try:
+        free = shutil.disk_usage(Path(path).parent).free
+    except OSError:
+        return  # cannot tell: let the write itself report
+    if free < needed:
+        raise OSError(errno.ENOSPC, f"No space left on device: {free / 1e6:.1f} MB free, "
+                                    f"about {needed / 1e6:.1f} MB needed", str(path))
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
@@ -42,9 +72,58 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
                               f"({_first_line(exc)}).") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(f"{path.name} is not an AIGC Studio checkpoint.")
-    if state.get("format_version", 0) > FORMAT_VERSION:
+    version = state.get("format_version", 0)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 0:
+        raise CheckpointError(f"{path.name} is not a valid AIGC Studio checkpoint "
+                              f"(format_version is {version!r:.40}).")
+    if version > FORMAT_VERSION:
         raise CheckpointError(f"{path.name} was written by a newer AIGC Studio; update the app.")
+    check_state_fields(state, path)
     return state
+
+
+COUNTERS = ("epoch", "step", "epoch_step", "channels")
+
+
+def check_state_fields(state: dict[str, Any], path: Path) -> None:
+    """Types and ranges of what a checkpoint holds, checked before anything uses them:
+    whole-number counters, finite weights, and a data order that is a permutation."""
+    name = display(Path(path).name)
+    for key in COUNTERS:
+        if key in state:
+            value = state[key]
+            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**12:
+                raise CheckpointError(f"{name} is not a valid checkpoint ({key} is "
+                                      f"{value!r:.40}, not a whole number).")
+    models = state.get("models")
+    if models is not None:
+        if not isinstance(models, dict):
+            raise CheckpointError(f"{name} is not a valid checkpoint (no model weights).")
+        for net, weights in models.items():
+            check_finite(weights, f"{name} ({net})")
+    order = state.get("order")
+    if order is not None and (
+            not isinstance(order, torch.Tensor) or order.dim() != 1 or order.is_floating_point()
+            or not torch.equal(torch.sort(order).values, torch.arange(order.numel()))):
+        raise CheckpointError(f"{name} is not a valid checkpoint (its data order is not a "
+                                  "permutation of the data set).")
+    fixed = state.get("fixed")
+    if fixed is not None and (not isinstance(fixed, torch.Tensor) or fixed.numel() == 0
+                              or fixed.numel() > 10**8):
+        raise CheckpointError(f"{name} is not a valid checkpoint (fixed inputs are invalid).")
+
+
+def check_finite(weights: object, what: str) -> None:
+    """CheckpointError when a weights dict holds non-tensors or NaN / infinite values (a run
+    that diverged writes such weights; sampling them gives a black grid)."""
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{what} holds no weights dict.")
+    for key, tensor in weights.items():
+        if not isinstance(tensor, torch.Tensor):
+            raise CheckpointError(f"{what}: {key!s:.60} is not a tensor.")
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise CheckpointError(f"{what} holds NaN or infinite weights ({key!s:.60}); the "
+                                  "run diverged before it was saved, so it cannot be used.")
 
 
 def checkpoint_config(state: dict[str, Any], path: Path) -> TrainConfig:
@@ -82,16 +161,35 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
                               f"({_first_line(exc)}).") from None
     if metadata.get("format") != FORMAT or "config" not in metadata:
         raise CheckpointError(f"{path.name} is not an AIGC Studio weights file.")
+    try:
+        config = loads_limited(metadata["config"])
+    except SafeReadError as exc:
+        raise CheckpointError(f"{display(path.name)}: the config in its metadata {exc}.") \
+            from None
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{display(path.name)}: the config in its metadata is not a "
+                              "JSON object.")
+    for key in ("epoch", "channels"):
+        if key in metadata and not (metadata[key].isascii() and metadata[key].isdigit()
+                                    and len(metadata[key]) < 13):
+            raise CheckpointError(f"{display(path.name)}: {key} in its metadata is "
+                                  f"{metadata[key]!r:.40}, not a whole number.")
+    check_finite(tensors, display(path.name))
     return tensors, metadata
 
 
 def _check_file(path: Path) -> None:
     if not path.exists():
-        raise CheckpointError(f"{path} does not exist.")
+        raise CheckpointError(f"{display(path)} does not exist.")
     if not path.is_file():
-        raise CheckpointError(f"{path} is not a file.")
+        raise CheckpointError(f"{display(path)} is not a file.")
     if path.stat().st_size == 0:
-        raise CheckpointError(f"{path.name} is empty (0 bytes); it was never fully written.")
+        raise CheckpointError(f"{display(path.name)} is empty (0 bytes); it was never fully "
+                              "written.")
+    if integrity.recorded_digests(path) is not None:  # a run's checkpoint: check its checksum
+        problem = integrity.checkpoint_problem(path)
+        if problem:
+            raise CheckpointError(f"{display(path)} {problem}.")
 
 
 def _refusal(path: Path, exc: Exception) -> str:

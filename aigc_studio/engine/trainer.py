@@ -25,7 +25,7 @@ from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_u
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
 from aigc_studio.core.models import ConvAutoencoder, Discriminator, Generator
-from aigc_studio.engine import runs
+from aigc_studio.engine import runlock, runs
 from aigc_studio.engine.callbacks import (
     EpochResult,
     RunStarted,
@@ -127,13 +127,14 @@ class Trainer:
         run_dir = Path(run_dir)
         if not run_dir.is_dir():
             raise RunError(f"The run folder {run_dir} does not exist.")
-        runs.clean_run_temp_files(run_dir)
+        runs.prepare_resume(run_dir)  # refuses a run another process writes; cleans temp files
         ckpt_path = runs.last_checkpoint(run_dir)
         if not ckpt_path.exists():
             raise RunError(f"{run_dir.name} has no checkpoint to resume from "
                            f"({ckpt_path} is missing); nothing was started.")
         state = load_checkpoint(ckpt_path)
         config = checkpoint_config(state, ckpt_path)
+        runs.check_resume_checkpoint(run_dir, config)  # checksum, and that it is this run's
         if epochs is not None:
             config.epochs = epochs
         config.validate()
@@ -240,6 +241,7 @@ class Trainer:
                  "acceleration": self.accel.describe(), "status": "running"}
         if self.run_dir is None:
             self.run_dir = runs.create_run_dir(self.runs_root, self.config, extra)
+            self._lock = runlock.RunLock.acquire(self.run_dir)
         else:
             runs.truncate_metrics(self.run_dir, self.progress.step)
             runs.write_run_config(self.run_dir, self.config, extra)
@@ -264,7 +266,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> TrainEnd:
-        """Train until the configured epoch count, a stop request, or a fault (raised)."""
+        """Train until the configured epoch count, a stop request, or a fault (raised).
+
+        The run's writer lock is held throughout (a second writer is refused)."""
+        self._lock = runlock.RunLock.acquire(self.run_dir) if self.save and self.run_dir else None
+        try:
+            return self._fit()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _fit(self) -> TrainEnd:
         self._setup()
         if self.save:
             self._open_run()
@@ -554,7 +566,7 @@ class Trainer:
             write()
         except OSError as exc:
             raise RunError(f"Cannot write {path} ({exc.strerror or exc}); training stopped, "
-                           "the previous checkpoint is kept.") from None
+                           f"{runs.kept_checkpoint_note(self.run_dir)}.") from None
 
     def _stopped(self) -> TrainEnd:
         self._flush()

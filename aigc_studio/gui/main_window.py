@@ -36,7 +36,7 @@ from aigc_studio.engine.callbacks import EpochResult, RunStarted, StepMetrics, T
 from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.gui.dialogs import GanHelpDialog, about_html
 from aigc_studio.gui.plots import TrainingPlots
-from aigc_studio.gui.runs_browser import RunsBrowser
+from aigc_studio.gui.runs_browser import RunsBrowser, follow_text
 from aigc_studio.gui.sample_view import SampleView, epoch_of
 from aigc_studio.gui.training_panel import TrainingPanel
 from aigc_studio.gui.widgets import Banner
@@ -709,6 +709,7 @@ class MainWindow(QMainWindow):
             return
         sig = self._run_signature(run_dir)
         if sig == self._follow_sig:
+            self._set_state_text(follow_text(run_dir))  # the writer may have died meanwhile
             return
         self._follow_sig = sig
         records = run_store.read_metrics(run_dir)
@@ -728,7 +729,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, planned)
         self.progress.setValue(min(info.epochs_done, planned))
         self.progress.setFormat(f"{info.epochs_done}/{info.epochs_planned} epochs")
-        self._set_state_text(f"Following run {run_dir.name} (written by another process)")
+        self._set_state_text(follow_text(run_dir))
 
     def _resume_selected(self) -> None:
         path = self.runs.selected_path() or self.current_run

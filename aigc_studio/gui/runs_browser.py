@@ -1,11 +1,19 @@
-"""The runs browser: past runs from the runs folder and any folder opened (torch-free)."""
+"""The runs browser: past runs from the runs folder and any folder opened (torch-free).
+
+Run folders are untrusted (a FIFO, a huge or deeply nested file, a folder that is slow to
+read on a network disk): they are read in a background thread, never on the GUI thread, and
+the list is filled when the reading is done; a newer refresh makes an older one's result
+stale ("latest request wins").
+"""
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from datetime import datetime
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -19,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio.engine import runlock
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.runs import RunInfo
 
@@ -43,17 +52,59 @@ def _loss_text(info: RunInfo) -> str:
     return ""
 
 
+def follow_text(run_dir: Path) -> str:
+    """The status line of a followed run: the same writer state the list shows."""
+    state = runlock.probe(run_dir)
+    name = run_dir.name
+    if state.running:
+        return f"Following run {name} (written by {state.describe()})"
+    try:
+        recorded = run_store.read_run_doc(run_dir).get("status", "")
+    except Exception:  # a damaged config: the list says why
+        recorded = ""
+    status = run_store.run_status(recorded, state)
+    if status == "interrupted":
+        return (f"Run {name} was interrupted: its writer stopped without finishing "
+                "(resume it to continue)")
+    return f"Run {name}: {status or 'not being written'}"
+
+
+def list_infos(root: Path, extra: list[Path]) -> tuple[list[RunInfo], str]:
+    """Runs in ``root`` plus opened folders, and a problem with the root (or ""); never
+    raises (runs in a background thread)."""
+    problem = ""
+    try:
+        infos = run_store.list_runs(root)
+    except Exception as exc:  # the runs folder itself cannot be listed
+        infos, problem = [], str(exc)
+    known = {i.path for i in infos}
+    infos += [run_store.read_run(p) for p in extra if p not in known]
+    return infos, problem
+
+
+class _Relay(QObject):
+    """Carries a finished listing from the reading thread to the GUI thread (queued)."""
+
+    done = Signal(int, object)  # generation, (infos, problem)
+
+
 class RunsBrowser(QWidget):
     """Lists runs newest first; damaged runs are shown greyed with the reason."""
 
     open_requested = Signal(object)  # Path
     resume_requested = Signal(object)  # Path
+    listed = Signal()  # a listing reached the tree
 
     def __init__(self, root: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root = root
         self.extra_folders: list[Path] = []
         self.infos: list[RunInfo] = []
+        self.listing = False  # a background listing is under way
+        self._generation = 0
+        self._pending_select: Path | None = None
+        self._relay = _Relay(self)
+        self._relay.done.connect(self._on_listed)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -117,12 +168,29 @@ class RunsBrowser(QWidget):
         self.select(path)
 
     def refresh(self) -> None:
-        """Read the runs folder (and opened folders) again."""
-        selected = self.selected_path()
+        """Read the runs folder (and opened folders) again, in a background thread; the
+        list is filled when it is done (``listed``)."""
+        if self._pending_select is None:
+            self._pending_select = self.selected_path()
         self.location.setText(f"Runs folder: {self.root}")
-        infos = run_store.list_runs(self.root)
-        known = {i.path for i in infos}
-        infos += [run_store.read_run(p) for p in self.extra_folders if p not in known]
+        self._generation += 1
+        self.listing = True
+        thread = threading.Thread(target=self._list, name="runs-listing", daemon=True,
+                                  args=(self._generation, self.root, list(self.extra_folders)))
+        thread.start()
+
+    def _list(self, generation: int, root: Path, extra: list[Path]) -> None:
+        result = list_infos(root, extra)
+        with contextlib.suppress(RuntimeError):  # the window closed meanwhile
+            self._relay.done.emit(generation, result)
+
+    def _on_listed(self, generation: int, result: tuple[list[RunInfo], str]) -> None:
+        if generation != self._generation:
+            return  # a newer refresh is under way
+        infos, problem = result
+        if problem:
+            self.location.setText(f"Runs folder: {self.root}\n{problem}")
+        selected, self._pending_select = self._pending_select, None
         self.infos = infos
         self.tree.clear()
         for info in infos:
@@ -131,7 +199,12 @@ class RunsBrowser(QWidget):
                                     Path(info.dataset).name or info.dataset, done])
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             tip = f"{info.name}\n{info.path}"
-            if info.status:
+            if info.status == "running" and info.writer:
+                tip += f"\nstatus: running, written by {info.writer}"
+            elif info.status == "interrupted":
+                tip += ("\nstatus: interrupted (its writer stopped without finishing; "
+                        "resume it to continue)")
+            elif info.status:
                 tip += f"\nstatus: {info.status}"
             if _loss_text(info):
                 tip += f"\nlast: {_loss_text(info)}"
@@ -146,12 +219,17 @@ class RunsBrowser(QWidget):
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, tip)
             self.tree.addTopLevelItem(item)
+        self.listing = False
         if selected is not None:
             self.select(selected)
         self._update_buttons()
+        self.listed.emit()
 
     def select(self, path: Path) -> None:
-        """Select the row of a run folder."""
+        """Select the row of a run folder (once listed, if a listing is under way)."""
+        if self.listing:
+            self._pending_select = Path(path)
+            return
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if Path(item.data(0, Qt.ItemDataRole.UserRole)) == Path(path):
@@ -181,6 +259,7 @@ class RunsBrowser(QWidget):
         self.open_button.setEnabled(info is not None)
         self.resume_button.setEnabled(
             info is not None and not info.damaged and info.has_checkpoint and not busy
+            and info.status != "running"  # another process writes it
         )
 
     def _open(self) -> None:
