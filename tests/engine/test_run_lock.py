@@ -15,6 +15,7 @@ import pytest
 from aigc_studio.engine import runlock, runs
 from aigc_studio.engine.checkpoint import load_checkpoint
 from aigc_studio.errors import RunError
+from tests.cli.clihelp import one_sentence
 from tests.engine.crafted import config_doc, write_checkpoint, write_run
 
 HOLDER = """
@@ -103,9 +104,7 @@ def test_trainer_plus_a_second_resume_then_kill_9_then_resume(tmp_path: Path) ->
         _wait_for(lambda: runs.last_checkpoint(run).exists(), 300, "a first checkpoint")
         assert runlock.probe(run).pid == trainer.pid
         second = _cli(home, "resume", str(run))
-        assert second.returncode == 1
-        assert f"is being trained by process {trainer.pid}" in second.stderr
-        assert "Traceback" not in second.stderr
+        one_sentence(second, f"is being trained by process {trainer.pid}")
         listing = _cli(home, "runs", "--root", str(root))
         assert f"[running: process {trainer.pid}" in listing.stdout, listing.stdout
         reader = _cli(home, "sample", str(run), "--n", "4", "--out", str(tmp_path / "s.png"))
