@@ -22,15 +22,15 @@ import pytest
 from aigc_studio.engine import runs
 from aigc_studio.engine.config import TrainConfig
 from tests.engine.crafted import (
-    config_doc,
-    metrics_lines,
+    MUTATIONS,
+    damage_cases,
+    mutate,
     small_config,
     write_checkpoint,
     write_run,
 )
 
 LIMIT_S = 20.0
-POSIX = os.name == "posix"
 
 
 def within(seconds: float, work: Callable[[], Any]) -> Any:
@@ -52,85 +52,10 @@ def within(seconds: float, work: Callable[[], Any]) -> Any:
     return box["value"]
 
 
-def _nested(depth: int) -> str:
-    return "[" * depth + "]" * depth
-
-
-def _damage_cases(root: Path) -> dict[str, str]:
-    """Run folder name -> a word the damage reason must contain."""
-    cases: dict[str, str] = {}
-
-    def doc_with(**config: Any) -> dict[str, Any]:
-        doc = config_doc()
-        doc["config"].update(config)
-        return doc
-
-    write_run(root, "epochs-text", doc=doc_with(epochs="20"))
-    cases["epochs-text"] = "--epochs"
-    write_run(root, "size-float", doc=doc_with(image_size=32.0))
-    cases["size-float"] = "--image-size"
-    write_run(root, "lr-bool", doc=doc_with(lr_g=True))
-    cases["lr-bool"] = "--lr-g"
-    write_run(root, "lr-huge", doc=None)
-    text = (root / "lr-huge" / runs.CONFIG).read_text().replace('"lr_g": 0.0002',
-                                                                 '"lr_g": 1e400')
-    (root / "lr-huge" / runs.CONFIG).write_text(text)
-    cases["lr-huge"] = "out of range"
-    write_run(root, "created-number", doc=config_doc(created=12))
-    cases["created-number"] = "created"
-    lines = metrics_lines()
-    lines[1] = lines[1].replace('"epoch": 1', '"epoch": "1"')
-    write_run(root, "epoch-text", lines=lines)
-    cases["epoch-text"] = "epoch is '1'"
-    lines = metrics_lines()
-    lines[0] = lines[0].replace('"loss_d": 1.2', '"loss_d": null')
-    write_run(root, "loss-null", lines=lines)
-    cases["loss-null"] = "loss_d is None"
-    lines = metrics_lines()
-    lines[0] = lines[0].replace('"loss_d": 1.2', '"loss_d": 1e400')
-    write_run(root, "loss-inf", lines=lines)
-    cases["loss-inf"] = "out of range"
-    lines = metrics_lines()
-    lines[0] = lines[0].replace('"loss_d": 1.2', '"loss_d": NaN')
-    write_run(root, "loss-nan", lines=lines)
-    cases["loss-nan"] = "NaN"
-    write_run(root, "config-deep")
-    (root / "config-deep" / runs.CONFIG).write_text(_nested(100_000))
-    cases["config-deep"] = "nested deeper"
-    lines = metrics_lines()
-    lines.insert(1, _nested(100_000))
-    write_run(root, "metrics-deep", lines=lines)
-    cases["metrics-deep"] = "nested deeper"
-    write_run(root, "metrics-folder")
-    (root / "metrics-folder" / runs.METRICS).unlink()
-    (root / "metrics-folder" / runs.METRICS).mkdir()
-    cases["metrics-folder"] = "a folder"
-    write_run(root, "config-list", doc=None)
-    (root / "config-list" / runs.CONFIG).write_text("[1, 2]")
-    cases["config-list"] = "not an AIGC Studio run config"
-    write_run(root, "huge-int")
-    (root / "huge-int" / runs.CONFIG).write_text('{"config": {"epochs": ' + "9" * 5000 + "}}")
-    cases["huge-int"] = "corrupt"
-    if POSIX:
-        write_run(root, "metrics-loop")
-        (root / "metrics-loop" / runs.METRICS).unlink()
-        os.symlink(runs.METRICS, root / "metrics-loop" / runs.METRICS)
-        cases["metrics-loop"] = "cannot be read"
-        write_run(root, "config-fifo")
-        (root / "config-fifo" / runs.CONFIG).unlink()
-        os.mkfifo(root / "config-fifo" / runs.CONFIG)
-        cases["config-fifo"] = "FIFO"
-        write_run(root, "metrics-fifo")
-        (root / "metrics-fifo" / runs.METRICS).unlink()
-        os.mkfifo(root / "metrics-fifo" / runs.METRICS)
-        cases["metrics-fifo"] = "FIFO"
-    return cases
-
-
 def test_every_damaged_run_is_listed_with_its_reason(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     good = write_run(root, "good")
-    cases = _damage_cases(root)
+    cases = damage_cases(root)
     listed = {r.name: r for r in within(LIMIT_S, lambda: runs.list_runs(root))}
     assert set(listed) == set(cases) | {"good"}
     assert listed["good"].damaged is None and listed["good"].epochs_done == 2
@@ -148,7 +73,7 @@ def test_every_damaged_run_is_listed_with_its_reason(tmp_path: Path) -> None:
 def test_the_cli_lists_damaged_runs_without_a_traceback_or_a_hang(tmp_path: Path) -> None:
     root = tmp_path / "runs"
     write_run(root, "good")
-    cases = _damage_cases(root)
+    cases = damage_cases(root)
     done = subprocess.run([sys.executable, "-m", "aigc_studio", "runs", "--root", str(root)],
                           capture_output=True, text=True, timeout=120,
                           env={**os.environ, "AIGC_STUDIO_HOME": str(tmp_path / "home")})
@@ -185,47 +110,6 @@ def test_a_corrupt_or_foreign_checkpoint_is_not_healthy(tmp_path: Path) -> None:
     assert "truncated or not a checkpoint" in (listed["legacy"].damaged or "")
 
 
-MUTATIONS = ("truncate", "type", "nest", "fifo", "folder", "loop", "empty", "binary", "huge",
-             "drop")
-
-
-def _mutate(run: Path, rng: random.Random, kind: str) -> None:
-    name = rng.choice([runs.CONFIG, runs.METRICS, "checkpoints/last.pt"])
-    path = run / name
-    if path.is_symlink() or (path.exists() and not path.is_file()):
-        return  # already mutated into another kind of file
-    if kind == "truncate" and path.is_file():
-        data = path.read_bytes()
-        path.write_bytes(data[: rng.randrange(max(len(data), 1))])
-    elif kind == "type" and name != "checkpoints/last.pt" and path.is_file():
-        text = path.read_text()
-        swaps = [('"epochs": 2', '"epochs": "2"'), ('"loss_d": 1.2', '"loss_d": null'),
-                 ('"step": 1,', '"step": -1,'), ('"epoch": 1', '"epoch": 1.5'),
-                 ('"model": "dcgan"', '"model": ["dcgan"]'), ('"width": 8', '"width": 1e400'),
-                 ('"config": {', '"config": [{'), ('"kind": "step"', '"kind": 7')]
-        old, new = rng.choice(swaps)
-        path.write_text(text.replace(old, new))
-    elif kind == "nest":
-        path.write_text(_nested(rng.choice([40, 1000, 100_000])))
-    elif kind == "fifo" and POSIX:
-        path.unlink(missing_ok=True)
-        os.mkfifo(path)
-    elif kind == "folder":
-        path.unlink(missing_ok=True)
-        path.mkdir()
-    elif kind == "loop" and POSIX:
-        path.unlink(missing_ok=True)
-        os.symlink(path.name, path)
-    elif kind == "empty":
-        path.write_bytes(b"")
-    elif kind == "binary":
-        path.write_bytes(bytes(rng.randrange(256) for _ in range(512)))
-    elif kind == "huge" and name == runs.METRICS:
-        path.write_text('{"kind": "step", "step": 1, "loss_d": ' + "1" * 100_000 + "}\n" * 2)
-    elif kind == "drop":
-        path.unlink(missing_ok=True)
-
-
 def test_fuzzed_run_folders_always_list_every_run(tmp_path: Path) -> None:
     """Each round mutates copies of a real run (types, truncation, nesting, file kinds);
     every run is still listed, nothing raises, and the listing finishes in time."""
@@ -239,7 +123,7 @@ def test_fuzzed_run_folders_always_list_every_run(tmp_path: Path) -> None:
             (run / "checkpoints" / "last.pt").write_bytes(
                 (base / "run" / "checkpoints" / "last.pt").read_bytes())
             for _ in range(rng.randrange(1, 3)):
-                _mutate(run, rng, rng.choice(MUTATIONS))
+                mutate(run, rng, rng.choice(MUTATIONS))
         listed = within(LIMIT_S, lambda r=root: runs.list_runs(r))  # type: ignore[misc]
         expected = {p.name for p in root.iterdir() if runs.is_run_dir(p)}
         assert {r.name for r in listed} == expected
