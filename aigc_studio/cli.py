@@ -329,20 +329,31 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """Walk the latent space from seed A to seed B: a GIF, or PNG frames in a folder."""
+    from aigc_studio.core.memory import fits, human
     from aigc_studio.engine.explore import Explorer, save_frames, save_gif, upscale
     from aigc_studio.engine.inference import load_model
 
     target = expand_user(args.out, "--out")
-    explorer = Explorer(load_model(expand_user(args.model_path, "RUN_OR_CHECKPOINT")))
-    frames = upscale(explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
-                                            spherical=args.slerp), args.scale)
-    if target.suffix.lower() == ".gif":
+    model = load_model(expand_user(args.model_path, "RUN_OR_CHECKPOINT"))
+    as_gif = target.suffix.lower() == ".gif"
+    side = model.config.image_size * args.scale
+    # a GIF holds every frame twice (the array and Pillow's RGBX copy); PNG frames stream
+    needed = (args.steps if as_gif else 1) * side * side * (3 + 4 if as_gif else 3 + 3)
+    ok, free = fits(needed)
+    if not ok:
+        raise AigcError(f"This walk needs about {human(needed)} of memory ({args.steps} frames "
+                        f"of {side}x{side}) but only {human(free or 0)} is available; use "
+                        "fewer --steps, a smaller --scale, or a folder of PNG frames.")
+    explorer = Explorer(model)
+    small = explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
+                                   spherical=args.slerp)
+    if as_gif:
         _ensure_parent(target)
-        save_gif(frames, target, fps=args.fps)
-        out(f"Wrote {len(frames)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
-    else:
-        save_frames(frames, target)
-        out(f"Wrote {len(frames)} PNG frames to {target}")
+        save_gif(upscale(small, args.scale), target, fps=args.fps)
+        out(f"Wrote {len(small)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
+    else:  # one enlarged frame in memory at a time
+        save_frames((upscale(frame[None], args.scale)[0] for frame in small), target)
+        out(f"Wrote {len(small)} PNG frames to {target}")
     return 0
 
 

@@ -127,12 +127,56 @@ def check_finite(weights: object, what: str) -> None:
 
 
 def checkpoint_config(state: dict[str, Any], path: Path) -> TrainConfig:
-    """The training config stored in a checkpoint or weights file."""
+    """The training config stored in a checkpoint, checked against the weights it holds
+    (so a forged config never makes the app build networks it cannot fill)."""
     try:
-        return TrainConfig.from_dict(state["config"])
+        config = TrainConfig.from_dict(state["config"])
     except (KeyError, TypeError, ConfigError) as exc:
         raise CheckpointError(f"{Path(path).name} holds no valid training config ({exc}).") \
             from None
+    models = state.get("models")
+    if isinstance(models, dict):
+        channels = state.get("channels", config.channels or 1)
+        for key, weights in models.items():
+            check_shapes(config, channels, key, weights, path)
+    return config
+
+
+def check_shapes(config: TrainConfig, channels: object, key: str, weights: object,
+                 path: Path) -> None:
+    """CheckpointError unless ``weights`` have exactly the tensor shapes that ``config``
+    implies for network ``key``. The networks are built on the ``meta`` device: no memory
+    is allocated, whatever sizes the file claims."""
+    from aigc_studio.engine.trainer import build_networks  # late: trainer imports this module
+
+    name = display(Path(path).name)
+    if isinstance(channels, bool) or channels not in (1, 3):
+        raise CheckpointError(f"{name} is not a valid checkpoint (channels is "
+                              f"{channels!r:.20}).")
+    with torch.device("meta"):
+        nets = build_networks(config, int(channels))  # type: ignore[arg-type]
+    if key not in nets:
+        raise CheckpointError(f"{name} holds a {key!s:.40} network, which a {config.model} "
+                              "does not have.")
+    if not isinstance(weights, dict):
+        raise CheckpointError(f"{name} holds no weights for its {key}.")
+    expected = {k: tuple(v.shape) for k, v in nets[key].state_dict().items()}
+    found = {k: tuple(v.shape) for k, v in weights.items() if isinstance(v, torch.Tensor)}
+    if expected == found:
+        return
+    differing = sorted(k for k in expected.keys() & found.keys() if expected[k] != found[k])
+    missing = sorted(expected.keys() - found.keys())
+    if differing:
+        k = differing[0]
+        detail = f"{k} is {list(found[k])}, the config implies {list(expected[k])}"
+    elif missing:
+        detail = f"{len(missing)} tensors are missing (e.g. {missing[0]})"
+    else:
+        detail = f"it holds tensors a {config.model} does not have"
+    raise CheckpointError(
+        f"{name}: its config (a {config.model} of size {config.image_size}, latent "
+        f"{config.latent_dim}, width {config.width}) does not match the weights in it: "
+        f"{detail}; nothing was built.")
 
 
 def save_weights(path: Path, tensors: dict[str, torch.Tensor], config: TrainConfig,
@@ -175,6 +219,14 @@ def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, s
             raise CheckpointError(f"{display(path.name)}: {key} in its metadata is "
                                   f"{metadata[key]!r:.40}, not a whole number.")
     check_finite(tensors, display(path.name))
+    try:
+        train_config = TrainConfig.from_dict(config)
+    except ConfigError as exc:
+        raise CheckpointError(f"{display(path.name)} holds no valid training config ({exc}).") \
+            from None
+    kind = metadata.get("kind", "generator" if train_config.is_gan else "autoencoder")
+    check_shapes(train_config, int(metadata.get("channels", train_config.channels or 1)), kind,
+                 tensors, path)
     return tensors, metadata
 
 

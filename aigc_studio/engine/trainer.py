@@ -24,6 +24,7 @@ from torch import nn
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import make_grid, save_png, to_uint8_images
+from aigc_studio.core.memory import is_out_of_memory
 from aigc_studio.core.models import ConvAutoencoder, Discriminator, Generator
 from aigc_studio.engine import runlock, runs
 from aigc_studio.engine.callbacks import (
@@ -336,7 +337,9 @@ class Trainer:
                 out_of_memory = False
                 try:
                     metrics = self.runner.step()
-                except torch.OutOfMemoryError:
+                except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                    if not is_out_of_memory(exc):  # CPU and GPU out of memory alike
+                        raise
                     out_of_memory = True
                 if out_of_memory:  # outside the except block: its frames no longer pin tensors
                     self._recover_from_oom()
@@ -381,7 +384,8 @@ class Trainer:
             torch.mps.empty_cache()
         bs = self.config.batch_size
         message = (f"Out of memory on {self.device.type} at step {self.progress.step + 1} with "
-                   f"batch size {bs}; try a smaller batch (e.g. --batch-size {max(bs // 2, 2)}). "
+                   f"batch size {bs}; try a smaller batch (e.g. --batch-size {max(bs // 2, 2)}) "
+                   "or a smaller --width. "
                    "The last checkpoint is kept.")
         log.error(message)
         self._write_records([{"kind": "event", "event": "failed", "message": message,
