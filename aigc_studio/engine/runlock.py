@@ -30,6 +30,7 @@ from aigc_studio.errors import RunError
 LOCK_NAME = ".writer.lock"
 WRITER_NAME = "writer.json"
 HEARTBEAT_S = 5.0
+STALE_S = 60.0  # a live writer whose heartbeat is older than this is reported as stuck
 ACQUIRE_RETRY_S = 1.0  # a reader's probe holds the lock for microseconds: retry that long
 
 if os.name == "nt":  # pragma: no cover - exercised on Windows only
@@ -78,12 +79,17 @@ class WriterState:
         who = f"process {self.pid}" if self.pid else "another process"
         if self.host and self.host != socket.gethostname():
             who += f" on {self.host}"
-        return who + (f" (since {self.started})" if self.started else "")
+        who += f" (since {self.started})" if self.started else ""
+        if self.heartbeat_age_s is not None and self.heartbeat_age_s > STALE_S:
+            who += f", no heartbeat for {self.heartbeat_age_s:.0f} s: it may be stuck"
+        return who
 
 
 def _open_lock_file(run_dir: Path, create: bool) -> IO[bytes] | None:
     path = Path(run_dir) / LOCK_NAME
-    flags = os.O_RDWR | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    # a reader only probes: read access is enough for flock (a run on read-only media)
+    access = os.O_RDWR if create or os.name == "nt" else os.O_RDONLY
+    flags = access | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     flags |= getattr(os, "O_NOFOLLOW", 0)
     if create:
         flags |= os.O_CREAT
@@ -102,7 +108,7 @@ def _open_lock_file(run_dir: Path, create: bool) -> IO[bytes] | None:
             raise RunError(f"Cannot lock the run {display(run_dir)}: {LOCK_NAME} is not a "
                            "regular file.")
         return None
-    return os.fdopen(fd, "r+b")
+    return os.fdopen(fd, "r+b" if access == os.O_RDWR else "rb")
 
 
 def read_writer(run_dir: Path) -> dict[str, object]:

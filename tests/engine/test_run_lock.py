@@ -131,3 +131,13 @@ def test_resume_refuses_a_checkpoint_of_another_run(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="does not belong to this run: its model is"):
         Trainer.resume(run, epochs=3)
     assert (run / runs.CONFIG).read_bytes() == before  # nothing rewritten
+
+
+def test_a_writer_without_a_heartbeat_is_reported_as_stuck(tmp_path: Path) -> None:
+    run = write_run(tmp_path, "run", doc=config_doc(status="running"))
+    with runlock.RunLock.acquire(run):
+        fresh = runlock.probe(run)
+        assert fresh.running and "heartbeat" not in fresh.describe()
+        old = time.time() - 600
+        os.utime(run / runlock.LOCK_NAME, (old, old))  # as if the writer hung 10 minutes ago
+        assert "no heartbeat for" in runlock.probe(run).describe()
