@@ -90,3 +90,15 @@ def test_running_and_interrupted_runs_match_the_cli(qtbot, make_window: Callable
     assert "interrupted" in item.toolTip(0)  # type: ignore[attr-defined]
     window.runs.select(run)
     assert window.runs.resume_button.isEnabled()
+
+
+def test_a_sample_grid_that_is_a_fifo_never_blocks_opening_a_run(
+        qtbot, make_window: Callable, runs_root: Path) -> None:
+    if not hasattr(os, "mkfifo"):
+        return
+    runs_root.mkdir(parents=True)
+    run = write_run(runs_root, "fifo-grid")
+    os.mkfifo(run / "samples" / "epoch_0001.png")
+    window: MainWindow = make_window(wait_ready=False)
+    assert window.open_run(run, follow=False)  # returns: the FIFO is never opened
+    assert window.samples.current_image().isNull()
