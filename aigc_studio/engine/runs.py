@@ -235,6 +235,15 @@ def read_metrics(run_dir: Path, *, strict: bool = False) -> list[dict[str, Any]]
     return records
 
 
+def read_metrics_or_empty(run_dir: Path) -> list[dict[str, Any]]:
+    """read_metrics for a view that polls: a file that cannot be read gives no records
+    (the list and the opened run say why) instead of an exception in a timer."""
+    try:
+        return read_metrics(run_dir)
+    except RunError:
+        return []
+
+
 def append_metrics(run_dir: Path, records: list[dict[str, Any]]) -> None:
     """Append records to metrics.jsonl in one write (a reader sees whole lines).
 

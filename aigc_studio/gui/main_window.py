@@ -712,7 +712,7 @@ class MainWindow(QMainWindow):
             self._set_state_text(follow_text(run_dir))  # the writer may have died meanwhile
             return
         self._follow_sig = sig
-        records = run_store.read_metrics(run_dir)
+        records = run_store.read_metrics_or_empty(run_dir)  # a damaged file: nothing new
         fresh = [r for r in records if r.get("kind", "step") == "step"
                  and int(r.get("step", 0)) > self._last_step]
         if fresh:
