@@ -68,6 +68,8 @@ def test_every_damaged_run_is_listed_with_its_reason(tmp_path: Path) -> None:
         for read in (runs.read_metrics, runs.load_run_config):
             with contextlib.suppress(runs.RunError):
                 within(LIMIT_S, lambda r=read, n=name: r(root / n))  # type: ignore[misc]
+        polled = within(LIMIT_S, lambda n=name: runs.read_metrics_or_empty(root / n))
+        assert isinstance(polled, list)  # what a followed run's timer reads: never raises
 
 
 def test_the_cli_lists_damaged_runs_without_a_traceback_or_a_hang(tmp_path: Path) -> None:
