@@ -60,7 +60,7 @@ def test_pause_resume_stop_writes_checkpoint(qtbot, window: MainWindow) -> None:
     assert end.status == "stopped"
     assert end.checkpoint is not None and end.checkpoint.exists()
     assert "Stopped" in window.state_label.text()
-    assert window.runs.resume_button.isEnabled()
+    qtbot.waitUntil(lambda: window.runs.resume_button.isEnabled())  # listed off-thread
 
 
 def qtbot_button():
