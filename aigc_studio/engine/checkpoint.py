@@ -184,9 +184,19 @@ def save_weights(path: Path, tensors: dict[str, torch.Tensor], config: TrainConf
     """Write plain weights as safetensors (atomically), with the config in the metadata."""
     from safetensors.torch import save  # late: the engine runs without it until weights are saved
 
+    path = Path(path)
     flat = {k: v.detach().contiguous().cpu() for k, v in tensors.items()}
     metadata = {"format": FORMAT, "config": json.dumps(config.to_dict()), **meta}
-    atomic_write_bytes(Path(path), save(flat, metadata=metadata))
+    data = save(flat, metadata=metadata)
+    if _in_run(path):  # a run's own weights get a checksum; an export stays a single file
+        ensure_free_space(path, 2 * len(data))
+        integrity.record_pending(path, hashlib.sha256(data).hexdigest())
+    atomic_write_bytes(path, data)
+
+
+def _in_run(path: Path) -> bool:
+    """``RUN/checkpoints/FILE`` of a run folder (one with a config.json)."""
+    return path.parent.name == "checkpoints" and (path.parent.parent / "config.json").exists()
 
 
 def load_weights(path: str | Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

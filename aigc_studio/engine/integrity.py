@@ -64,7 +64,10 @@ def record_pending(path: Path, digest: str) -> None:
 
 
 def checkpoint_problem(path: Path) -> str | None:
-    """Why ``path`` is not a readable AIGC Studio checkpoint, or None when it is.
+    """Why ``path`` is not a readable AIGC Studio checkpoint (or weights file), or None.
+
+    A ``.pt`` is also checked as a zip archive; any file with a recorded checksum must
+    match it.
 
     Cheap enough for a listing: the result is cached per file identity (inode, size, mtime).
     """
@@ -82,25 +85,25 @@ def checkpoint_problem(path: Path) -> str | None:
     key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
     if key in _cache:
         return _cache[key]
-    problem = _check(path)
+    problem = _check(path, structure=path.suffix == ".pt")
     if len(_cache) > 4096:
         _cache.clear()
     _cache[key] = problem
     return problem
 
 
-def _check(path: Path) -> str | None:
+def _check(path: Path, *, structure: bool) -> str | None:
     for _ in range(3):  # a live writer may replace the file between hashing and the record
         before = os.stat(path)
         recorded = recorded_digests(path)
         if recorded is None:
-            return _zip_problem(path, full=True)
+            return _zip_problem(path, full=True) if structure else None
         try:
             digest = sha256_file(path)
         except OSError as exc:
             return f"cannot be read ({exc.strerror or exc})"
         if digest in recorded or digest in (recorded_digests(path) or []):
-            return _zip_problem(path, full=False)
+            return _zip_problem(path, full=False) if structure else None
         if os.stat(path).st_mtime_ns == before.st_mtime_ns:
             return "does not match the checksum recorded when it was written (damaged or " \
                    "replaced by another file)"

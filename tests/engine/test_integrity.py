@@ -21,6 +21,7 @@ from tests.cli.clihelp import one_sentence, run_cli
 from tests.engine.crafted import (
     checkpoint_state,
     metrics_lines,
+    small_config,
     write_checkpoint,
     write_run,
 )
@@ -111,3 +112,25 @@ def test_epoch_and_event_records_are_fsynced(tmp_path: Path,
     assert len(synced) == 2
     kinds = [r["kind"] for r in runs.read_metrics(run, strict=True)]
     assert kinds == ["step", "epoch", "event"]
+
+
+def test_a_runs_epoch_weights_are_checksummed_too_but_exports_stay_single_files(
+        tmp_path: Path) -> None:
+    from aigc_studio.engine.checkpoint import load_weights, save_weights
+
+    config = small_config()
+    weights = checkpoint_state(config)["models"]["generator"]
+    run = write_run(tmp_path, "run")
+    epoch_file = runs.epoch_weights_path(run, 1)
+    save_weights(epoch_file, weights, config, kind="generator", channels="1")
+    assert integrity.recorded_digests(epoch_file) == [integrity.sha256_file(epoch_file)]
+    assert load_weights(epoch_file)[1]["kind"] == "generator"
+    data = bytearray(epoch_file.read_bytes())
+    data[-10] ^= 0x01
+    epoch_file.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="does not match the checksum"):
+        load_weights(epoch_file)
+    exported = tmp_path / "g.safetensors"
+    save_weights(exported, weights, config, kind="generator", channels="1")
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("g.")) == \
+        ["g.safetensors"]
