@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import stat
 from pathlib import Path
 from typing import Any
@@ -113,38 +114,32 @@ def _finite_float(text: str) -> float:
     return value
 
 
-def _depth(data: bytes | str) -> int:
-    """Deepest nesting of ``[``/``{`` outside strings (linear, no recursion)."""
-    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else data
-    if raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
-        return 0  # cannot be deeper than the cap: skip the scan
-    deepest = depth = 0
-    in_string = escaped = False
-    for byte in raw:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif byte == 0x5C:  # backslash
-                escaped = True
-            elif byte == 0x22:  # quote
-                in_string = False
-        elif byte == 0x22:
-            in_string = True
-        elif byte in (0x5B, 0x7B):
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > MAX_DEPTH:
-                    return deepest
-        elif byte in (0x5D, 0x7D):
-            depth -= 1
-    return deepest
+_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+_NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
+
+
+def _too_deep(data: bytes | str, max_depth: int) -> bool:
+    """Whether the JSON nests deeper than ``max_depth`` (strings ignored).
+
+    Linear C-speed passes, no recursion: keep only the brackets, then remove innermost
+    ``[]``/``{}`` pairs once per level. Unbalanced text is left to the parser to report.
+    """
+    raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
+    if raw.count(b"[") + raw.count(b"{") <= max_depth:
+        return False  # cannot be deeper than the cap
+    brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
+    for _ in range(max_depth):
+        shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
+        if shorter == brackets:
+            return False  # no progress: empty, or unbalanced (invalid JSON anyway)
+        brackets = shorter
+    return b"[]" in brackets or b"{}" in brackets
 
 
 def loads_limited(data: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` with a nesting cap, finite numbers only, and every failure a
     SafeReadError (never RecursionError, OverflowError or a huge-int ValueError)."""
-    if _depth(data) > max_depth:
+    if _too_deep(data, max_depth):
         raise SafeReadError(f"is corrupt (JSON nested deeper than {max_depth} levels)")
     try:
         return json.loads(data, parse_constant=_reject_constant, parse_float=_finite_float)
