@@ -122,16 +122,16 @@ def _too_deep(data: bytes | str, max_depth: int) -> bool:
     """Whether the JSON nests deeper than ``max_depth`` (strings ignored).
 
     Linear C-speed passes, no recursion: keep only the brackets, then remove innermost
-    ``[]``/``{}`` pairs once per level. Unbalanced text is left to the parser to report.
+    ``[]``/``{}`` pairs once per level; brackets that never close count one level each.
     """
     raw = data.encode("utf-8", "surrogatepass") if isinstance(data, str) else bytes(data)
     if raw.count(b"[") + raw.count(b"{") <= max_depth:
         return False  # cannot be deeper than the cap
     brackets = _STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
-    for _ in range(max_depth):
+    for level in range(max_depth):
         shorter = brackets.replace(b"[]", b"").replace(b"{}", b"")
-        if shorter == brackets:
-            return False  # no progress: empty, or unbalanced (invalid JSON anyway)
+        if shorter == brackets:  # what is left never closes: each opening is one level more
+            return level + brackets.count(b"[") + brackets.count(b"{") > max_depth
         brackets = shorter
     return b"[]" in brackets or b"{}" in brackets
 
