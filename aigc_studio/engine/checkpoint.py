@@ -174,9 +174,9 @@ def check_shapes(config: TrainConfig, channels: object, key: str, weights: objec
     else:
         detail = f"it holds tensors a {config.model} does not have"
     raise CheckpointError(
-        f"{name}: its config (a {config.model} of size {config.image_size}, latent "
-        f"{config.latent_dim}, width {config.width}) does not match the weights in it: "
-        f"{detail}; nothing was built.")
+        f"{name} does not match a {config.model} of size {config.image_size} (latent "
+        f"{config.latent_dim}, width {config.width}) as its config says: {detail}; nothing "
+        "was built.")
 
 
 def save_weights(path: Path, tensors: dict[str, torch.Tensor], config: TrainConfig,
