@@ -12,6 +12,7 @@ import contextlib
 import dataclasses
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from aigc_studio import __version__, families
 from aigc_studio.core.quality import mean_metrics
+from aigc_studio.core.safe_read import display
 from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import (
     EpochResult,
@@ -40,7 +42,8 @@ from aigc_studio.engine.config import (
 )
 from aigc_studio.errors import AigcError
 from aigc_studio.families.base import OptionSpec
-from aigc_studio.logs import log_user_error, setup_logging
+from aigc_studio.logs import log_path, log_user_error, setup_logging
+from aigc_studio.paths import expand_user
 
 if TYPE_CHECKING:
     from aigc_studio.engine.trainer import Trainer
@@ -50,13 +53,21 @@ COMMANDS = ("train", "resume", "sample", "reconstruct", "runs", "export", "inter
 EXIT_ERROR, EXIT_USAGE = 1, 2
 
 
+_stdout_failure: list[str] = []  # why a result line could not be written (exit non-zero)
+
+
 def _write(stream: TextIO | None, text: str, end: str = "\n") -> None:
-    """Print that survives a windowed frozen app, where stdout/stderr are None."""
+    """Print that survives a windowed frozen app, where stdout/stderr are None, and names
+    with undecodable bytes; a failed write to stdout (closed, full) is remembered so the
+    command exits non-zero instead of reporting success with its output lost."""
     if stream is None:
         return
-    with contextlib.suppress(OSError, ValueError):
-        stream.write(text + end)
+    try:
+        stream.write(display(text) + end)
         stream.flush()
+    except (OSError, ValueError) as exc:
+        if stream is sys.stdout and not _stdout_failure:
+            _stdout_failure.append(getattr(exc, "strerror", None) or str(exc) or "closed")
 
 
 def out(text: str) -> None:
@@ -266,7 +277,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     launched = _launched(args)
     if launched is not None:
         return launched
-    root = Path(args.out).expanduser() if args.out else None
+    if config.data_root is not None:
+        config.data_root = str(expand_user(config.data_root, "--data-root"))
+    root = expand_user(args.out, "--out") if args.out else None
     return _run_trainer(lambda ctl, cbs: Trainer(config, runs_root=root, control=ctl,
                                                  callbacks=cbs))
 
@@ -288,9 +301,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     from aigc_studio.engine.inference import load_model, resolve_class, sample, wrong_kind
     from aigc_studio.engine.provenance import for_model
 
-    if args.n < 1 or args.n > 10_000:
-        raise UsageError(f"--n must be from 1 to 10000, not {args.n}.")
-    model = load_model(args.model_path)
+    target = expand_user(args.out, "--out")
+    model = load_model(expand_user(args.model_path, "RUN_OR_CHECKPOINT"))
     caps = model.capabilities
     if not (caps.samples or caps.encodes):
         raise AigcError(wrong_kind(model, "samples", "sampling"))
@@ -299,7 +311,6 @@ def cmd_sample(args: argparse.Namespace) -> int:
     stamp = for_model(model, kind="sample", seeds=(args.seed,),
                       class_index=resolve_class(model, args.class_index), n=args.n,
                       **{k: v for k, v in options.items() if v is not None})
-    target = Path(args.out).expanduser()
     if target.suffix.lower() == ".png":
         _ensure_parent(target)
         save_png(make_grid(images), target, stamp)
@@ -321,9 +332,9 @@ def cmd_reconstruct(args: argparse.Namespace) -> int:
     from aigc_studio.core.images import find_images
     from aigc_studio.engine.inference import load_model, reconstruct
 
-    model = load_model(args.model_path)
-    files, rejected = find_images(args.images)
-    target = Path(args.out).expanduser()
+    target = expand_user(args.out, "--out")
+    model = load_model(expand_user(args.model_path, "RUN_OR_CHECKPOINT"))
+    files, rejected = find_images([expand_user(p, "IMAGE_OR_DIR") for p in args.images])
     _make_dir(target)
     results, failed = reconstruct(model, files)
     failed = rejected + failed
@@ -365,7 +376,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     if args.compare:
         return _compare(args.compare, as_json=args.json)
-    root = Path(args.root).expanduser() if args.root else default_runs_root()
+    root = expand_user(args.root, "--root") if args.root else default_runs_root()
     found = list_runs(root)
     if not found:
         out(f"No runs in {root} yet. Start one with: aigc-studio train")
@@ -380,6 +391,8 @@ def cmd_runs(args: argparse.Namespace) -> int:
                            if k.startswith("loss"))
         status = f"  [{r.status}]" if r.status and r.status != "finished" else ""
         best = f"  best {r.best[0]} {r.best[1]:.2f} at epoch {r.best[2]}" if r.best else ""
+        if r.status == "running" and r.writer:
+            status = f"  [running: {r.writer}]"
         out(f"{r.name:<44} {r.model:<12} {Path(r.dataset).name[:14]:<14} "
             f"{r.epochs_done:>3}/{r.epochs_planned:<3}  {losses}{best}{status}")
     return 0
@@ -481,48 +494,59 @@ def cmd_export(args: argparse.Namespace) -> int:
     from aigc_studio.engine.export import export_model, onnx_max_difference
     from aigc_studio.engine.inference import load_model
 
+    target = expand_user(args.out, "--out")
     if args.format == "tensorboard":
         from aigc_studio.engine.tensorboard import export_tensorboard
 
-        folder = export_tensorboard(args.run, args.out)
+        folder = export_tensorboard(expand_user(args.run, "RUN"), target)
         out(f"Wrote TensorBoard event files to {folder} (view: tensorboard --logdir {folder})")
         return 0
-    model = load_model(args.run)
-    path = export_model(model, args.format, Path(args.out))
+    model = load_model(expand_user(args.run, "RUN_OR_CHECKPOINT"))
+    path = export_model(model, args.format, target)
     out(f"Wrote {args.format} to {path}")
     if args.format == "onnx":
-        with contextlib.suppress(ImportError):
+        try:
             diff = onnx_max_difference(model, path)
+        except ImportError:
+            out("The check against PyTorch was skipped: onnxruntime is not installed "
+                "(pip install 'aigc-studio[onnx]').")
+        else:
             out(f"Checked against PyTorch: largest difference {diff:.2e}")
     return 0
 
 
 def cmd_interpolate(args: argparse.Namespace) -> int:
     """Walk the latent space from seed A to seed B: a GIF, or PNG frames in a folder."""
+    from aigc_studio.core.memory import fits, human
     from aigc_studio.engine.explore import Explorer, save_frames, save_gif, upscale
     from aigc_studio.engine.inference import load_model, resolve_class
     from aigc_studio.engine.provenance import for_model
 
-    if args.steps < 2 or args.steps > 2000:
-        raise UsageError(f"--steps must be from 2 to 2000, not {args.steps}.")
-    if args.scale < 1 or args.scale > 32:
-        raise UsageError(f"--scale must be from 1 to 32, not {args.scale}.")
-    model = load_model(args.model_path)
+    target = expand_user(args.out, "--out")
+    model = load_model(expand_user(args.model_path, "RUN_OR_CHECKPOINT"))
+    as_gif = target.suffix.lower() == ".gif"
+    side = model.config.image_size * args.scale
+    # a GIF holds every frame twice (the array and Pillow's RGBX copy); PNG frames stream
+    needed = (args.steps if as_gif else 1) * side * side * (3 + 4 if as_gif else 3 + 3)
+    ok, free = fits(needed)
+    if not ok:
+        raise AigcError(f"This walk needs about {human(needed)} of memory ({args.steps} frames "
+                        f"of {side}x{side}) but only {human(free or 0)} is available; use "
+                        "fewer --steps, a smaller --scale, or a folder of PNG frames.")
     explorer = Explorer(model)
-    frames = upscale(explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
-                                            spherical=args.slerp, class_index=args.class_index),
-                     args.scale)
+    small = explorer.interpolation(args.seeds[0], args.seeds[1], args.steps,
+                                   spherical=args.slerp, class_index=args.class_index)
     stamp = for_model(model, kind="interpolation", seeds=tuple(args.seeds),
                       class_index=resolve_class(model, args.class_index), steps=args.steps,
                       path="slerp" if args.slerp else "linear", scale=args.scale)
-    target = Path(args.out).expanduser()
-    if target.suffix.lower() == ".gif":
+    if as_gif:
         _ensure_parent(target)
-        save_gif(frames, target, fps=args.fps, provenance=stamp.with_sampler(fps=args.fps))
-        out(f"Wrote {len(frames)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
-    else:
-        save_frames(frames, target, stamp)
-        out(f"Wrote {len(frames)} PNG frames to {target}")
+        save_gif(upscale(small, args.scale), target, fps=args.fps,
+                 provenance=stamp.with_sampler(fps=args.fps))
+        out(f"Wrote {len(small)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
+    else:  # one enlarged frame in memory at a time
+        save_frames((upscale(frame[None], args.scale)[0] for frame in small), target, stamp)
+        out(f"Wrote {len(small)} PNG frames to {target}")
     return 0
 
 
@@ -603,6 +627,46 @@ def _ensure_parent(path: Path) -> None:
 
 
 # --------------------------------------------------------------------------- parser
+SEED_MAX = 2**63 - 1  # torch.Generator.manual_seed takes 64 bits; a run's seed + 2 must fit
+
+
+def _int_range(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``low`` to ``high``, refused at the parser."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not from {low} to {high}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+def _float_range(low: float, high: float) -> Callable[[str], float]:
+    """An argparse type: a finite number from ``low`` to ``high`` (no nan, no inf)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is not a number from {low:g} to {high:g}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number (the config checks its range)."""
+    return _float_range(-math.inf, math.inf)(text)
+
+
 def _add_class_flag(parser: argparse.ArgumentParser) -> None:
     """``--class``: the class a conditional model draws, by index or by name."""
     parser.add_argument("--class", dest="class_index", default=None, metavar="CLASS",
@@ -671,11 +735,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help=f"latent vector size (default {d.latent_dim})")
     train.add_argument("--width", type=int, default=None,
                        help=f"feature maps (ngf/ndf, default {d.width})")
-    train.add_argument("--lr", type=float, default=None, help="both learning rates")
-    train.add_argument("--lr-g", type=float, default=None, help=f"default {d.lr_g}")
-    train.add_argument("--lr-d", type=float, default=None, help=f"default {d.lr_d}")
-    train.add_argument("--beta1", type=float, default=None, help=f"default {d.beta1}")
-    train.add_argument("--beta2", type=float, default=None, help=f"default {d.beta2}")
+    train.add_argument("--lr", type=_finite, default=None, help="both learning rates")
+    train.add_argument("--lr-g", type=_finite, default=None, help=f"default {d.lr_g}")
+    train.add_argument("--lr-d", type=_finite, default=None, help=f"default {d.lr_d}")
+    train.add_argument("--beta1", type=_finite, default=None, help=f"default {d.beta1}")
+    train.add_argument("--beta2", type=_finite, default=None, help=f"default {d.beta2}")
     train.add_argument("--device", choices=DEVICES, default=None,
                        help=f"default {d.device}")
     train.add_argument("--precision", choices=PRECISIONS, default=None,
@@ -683,7 +747,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "older GPUs), else fp32")
     train.add_argument("--no-fast", action="store_true",
                        help="plain eager fp32: no mixed precision, channels_last or CUDA graph")
-    train.add_argument("--seed", type=int, default=None,
+    train.add_argument("--seed", type=_int_range(0, SEED_MAX), default=None,
                        help=f"default {d.seed}")
     train.add_argument("--limit", type=int, default=None, help="use at most N images (0: all)")
     train.add_argument("--log-every", type=int, default=None,
@@ -711,8 +775,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     samp = sub.add_parser("sample", help="generate images from a trained model")
     samp.add_argument("model_path", metavar="RUN_OR_CHECKPOINT")
-    samp.add_argument("--n", type=int, default=64)
-    samp.add_argument("--seed", type=int, default=0)
+    samp.add_argument("--n", type=_int_range(1, 10_000), default=64)
+    samp.add_argument("--seed", type=_int_range(0, SEED_MAX), default=0)
     _add_class_flag(samp)
     _add_sampling_flags(samp)
     samp.add_argument("--out", required=True, help="grid.png, or a folder for one PNG each")
@@ -749,11 +813,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     walk = sub.add_parser("interpolate", help="walk the latent space between two seeds")
     walk.add_argument("model_path", metavar="RUN_OR_CHECKPOINT")
-    walk.add_argument("--seeds", type=int, nargs=2, required=True, metavar=("A", "B"))
-    walk.add_argument("--steps", type=int, default=32, help="frames from A to B (inclusive)")
+    walk.add_argument("--seeds", type=_int_range(0, SEED_MAX), nargs=2, required=True,
+                      metavar=("A", "B"))
+    walk.add_argument("--steps", type=_int_range(2, 2000), default=32,
+                      help="frames from A to B (inclusive)")
     walk.add_argument("--slerp", action="store_true", help="spherical instead of linear")
-    walk.add_argument("--fps", type=float, default=12.0)
-    walk.add_argument("--scale", type=int, default=4, help="enlarge each frame N times")
+    walk.add_argument("--fps", type=_float_range(0.1, 100.0), default=12.0)
+    walk.add_argument("--scale", type=_int_range(1, 32), default=4,
+                      help="enlarge each frame N times")
     _add_class_flag(walk)
     walk.add_argument("--out", required=True, help="walk.gif, or a folder for PNG frames")
     walk.set_defaults(func=cmd_interpolate)
@@ -803,7 +870,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return EXIT_USAGE
     try:
-        return int(args.func(args))
+        code = int(args.func(args))
     except (UsageError, ConfigError) as exc:
         if debug:
             raise
@@ -818,12 +885,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         err("Aborted.")
         return 130
-    except Exception as exc:  # a bug: still one sentence unless --debug
+    except Exception as exc:  # a fault or a bug: one sentence; the traceback goes to the log
         if debug:
             raise
-        logging.getLogger("aigc_studio").exception("Unexpected error")
-        err(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug for details).")
+        logging.getLogger("aigc_studio").error("%s", describe_error(exc), exc_info=exc,
+                                               extra={"file_only": True})
+        where = log_path()
+        details = f"the details are in {where}" if where else "there is no log file"
+        err(f"error: {describe_error(exc)} ({details}; run with --debug to see them here).")
         return EXIT_ERROR
+    return _check_stdout(code)
+
+
+def describe_error(exc: BaseException) -> str:
+    """One sentence for an exception that is not an AigcError, naming the file when known."""
+    if isinstance(exc, MemoryError) or "not enough memory" in str(exc):
+        return ("The computer ran out of memory; try a smaller batch size, width, image size, "
+                "--steps or --scale")
+    if isinstance(exc, OSError):
+        name = exc.filename2 if exc.filename2 is not None else exc.filename
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        if name is not None:
+            return f"{display(os.fsdecode(name))} cannot be used: {reason}"
+        return f"A file operation failed: {reason}"
+    text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    return f"unexpected {type(exc).__name__}" + (f": {display(text)}" if text else "")
+
+
+def _check_stdout(code: int) -> int:
+    """Exit non-zero when result lines could not be written (a closed or full stdout)."""
+    if not _stdout_failure:
+        return code
+    err(f"error: the output could not be written to standard output ({_stdout_failure[0]}).")
+    with contextlib.suppress(OSError, AttributeError, ValueError):  # let the exit flush succeed
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return EXIT_ERROR if code == 0 else code
 
 
 if __name__ == "__main__":  # pragma: no cover

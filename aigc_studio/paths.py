@@ -10,6 +10,8 @@ import os
 from pathlib import Path
 from types import ModuleType
 
+from aigc_studio.errors import AigcError
+
 APP_NAME = "aigc-studio"
 HOME_ENV = "AIGC_STUDIO_HOME"
 
@@ -31,11 +33,26 @@ def resource_path(*parts: str) -> Path:
     return resources_root().joinpath(*parts)
 
 
+class PathError(AigcError):
+    """A path given by the user cannot be used as written (e.g. ``~nouser/x``)."""
+
+
+def expand_user(path: str | os.PathLike[str], what: str) -> Path:
+    """``~`` and ``~user`` expanded; PathError naming ``what`` (an option or variable) when
+    the user does not exist, instead of the RuntimeError pathlib raises."""
+    try:
+        return Path(path).expanduser()
+    except RuntimeError:
+        head = os.fspath(path).split(os.sep, 1)[0]
+        raise PathError(f"{what} {os.fspath(path)!r} starts with {head}, but there is no such "
+                        "user on this system.") from None
+
+
 def app_home() -> Path:
     """The per-user data folder (``AIGC_STUDIO_HOME`` overrides the platform default)."""
     override = os.environ.get(HOME_ENV)
     if override:
-        return Path(override).expanduser()
+        return expand_user(override, HOME_ENV)
     return Path(_platformdirs().user_data_dir(APP_NAME, appauthor=False))
 
 
@@ -53,7 +70,7 @@ def log_dir() -> Path:
     """The application's log folder."""
     override = os.environ.get(HOME_ENV)
     if override:
-        return Path(override).expanduser() / "logs"
+        return expand_user(override, HOME_ENV) / "logs"
     return Path(_platformdirs().user_log_dir(APP_NAME, appauthor=False))
 
 

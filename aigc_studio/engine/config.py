@@ -79,10 +79,11 @@ class TrainConfig:
         self.family  # noqa: B018 - raises ConfigError for an unknown family
         if not isinstance(self.dataset, str) or not self.dataset.strip():
             raise ConfigError("--dataset must name a data set or an image folder.")
-        if self.image_size not in IMAGE_SIZES:
-            raise ConfigError(f"--image-size must be 32 or 64, not {self.image_size}.")
-        if self.channels not in (None, 1, 3):
-            raise ConfigError(f"--channels must be 1 or 3, not {self.channels}.")
+        if not _exact_int(self.image_size) or self.image_size not in IMAGE_SIZES:
+            raise ConfigError(f"--image-size must be 32 or 64, not {self.image_size!r}.")
+        if self.channels is not None and (not _exact_int(self.channels)
+                                          or self.channels not in (1, 3)):
+            raise ConfigError(f"--channels must be 1 or 3, not {self.channels!r}.")
         _positive_int("--epochs", self.epochs, 1, 100_000)
         _positive_int("--batch-size", self.batch_size, 2, 65_536)
         _positive_int("--latent-dim", self.latent_dim, 1, 4096)
@@ -93,18 +94,23 @@ class TrainConfig:
         _positive_int("--eval-samples", self.eval_samples, 0, 100_000)
         _positive_int("--seed", self.seed, 0, 2**63 - 1)
         for name, value in (("--lr-g", self.lr_g), ("--lr-d", self.lr_d)):
-            if not isinstance(value, (int, float)) or not 0 < value <= 1:
-                raise ConfigError(f"{name} must be a learning rate between 0 and 1, not {value}.")
+            if not _real(value) or not 0 < value <= 1:
+                raise ConfigError(f"{name} must be a learning rate between 0 and 1, "
+                                  f"not {value!r}.")
         for name, value in (("--beta1", self.beta1), ("--beta2", self.beta2)):
-            if not isinstance(value, (int, float)) or not 0 <= value < 1:
-                raise ConfigError(f"{name} must be in [0, 1), not {value}.")
-        if self.device not in DEVICES:
+            if not _real(value) or not 0 <= value < 1:
+                raise ConfigError(f"{name} must be in [0, 1), not {value!r}.")
+        if self.data_root is not None and not isinstance(self.data_root, str):
+            raise ConfigError(f"--data-root must be a folder path, not {self.data_root!r}.")
+        if not isinstance(self.extras, dict):
+            raise ConfigError("extras must be a JSON object.")
+        if not isinstance(self.device, str) or self.device not in DEVICES:
             raise ConfigError(f"--device must be one of {', '.join(DEVICES)}, not {self.device!r}.")
         if not isinstance(self.fast, bool):
             raise ConfigError(f"fast must be true or false, not {self.fast!r}.")
         if not isinstance(self.tensorboard, bool):
             raise ConfigError(f"--tensorboard must be true or false, not {self.tensorboard!r}.")
-        if self.precision not in PRECISIONS:
+        if not isinstance(self.precision, str) or self.precision not in PRECISIONS:
             raise ConfigError(f"--precision must be one of {', '.join(PRECISIONS)}, "
                               f"not {self.precision!r}.")
         self._validate_options()
@@ -151,6 +157,17 @@ class TrainConfig:
         return cfg.validate()
 
 
+def _exact_int(value: object) -> bool:
+    """An int that is not a bool (``32.0`` and ``True`` compare equal to ints: refuse them)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _real(value: object) -> bool:
+    """A finite int or float that is not a bool."""
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and value == value and abs(value) != float("inf"))
+
+
 def _positive_int(name: str, value: object, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not _exact_int(value) or not low <= value <= high:  # type: ignore[operator]
         raise ConfigError(f"{name} must be a whole number from {low} to {high}, not {value!r}.")

@@ -29,7 +29,8 @@ from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.datasets import BatchSource, ImageData, load_dataset, to_unit_range
 from aigc_studio.core.device import describe_device, resolve_device, use_training_threads
 from aigc_studio.core.grid import save_png
-from aigc_studio.engine import distributed, provenance, runs
+from aigc_studio.core.memory import is_out_of_memory
+from aigc_studio.engine import distributed, provenance, runlock, runs
 from aigc_studio.engine.callbacks import (
     EndStatus,
     EpochResult,
@@ -118,13 +119,14 @@ class Trainer:
         if not run_dir.is_dir():
             raise RunError(f"The run folder {run_dir} does not exist.")
         if distributed.env_rank() == 0:  # rank 0 alone writes the run folder
-            runs.clean_run_temp_files(run_dir)
+            runs.prepare_resume(run_dir)  # refuses a run another process writes; cleans temps
         ckpt_path = runs.last_checkpoint(run_dir)
         if not ckpt_path.exists():
             raise RunError(f"{run_dir.name} has no checkpoint to resume from "
                            f"({ckpt_path} is missing); nothing was started.")
         state = load_checkpoint(ckpt_path)
         config = checkpoint_config(state, ckpt_path)
+        runs.check_resume_checkpoint(run_dir, config)  # checksum, and that it is this run's
         if epochs is not None:
             config.epochs = epochs
         config.validate()
@@ -256,6 +258,7 @@ class Trainer:
                  **self.ranks.describe()}
         if self.run_dir is None:
             self.run_dir = runs.create_run_dir(self.runs_root, self.config, extra)
+            self._lock = runlock.RunLock.acquire(self.run_dir)
         else:
             runs.truncate_metrics(self.run_dir, self.progress.step)
             runs.write_run_config(self.run_dir, self.config, extra)
@@ -280,7 +283,17 @@ class Trainer:
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> TrainEnd:
-        """Train until the configured epoch count, a stop request, or a fault (raised)."""
+        """Train until the configured epoch count, a stop request, or a fault (raised).
+
+        The run's writer lock is held throughout (a second writer is refused)."""
+        self._lock = runlock.RunLock.acquire(self.run_dir) if self.save and self.run_dir else None
+        try:
+            return self._fit()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
+
+    def _fit(self) -> TrainEnd:
         self._setup()
         if self.save:
             self._open_run()
@@ -343,7 +356,9 @@ class Trainer:
                 out_of_memory = False
                 try:
                     metrics = self.runner.step()
-                except torch.OutOfMemoryError:
+                except (torch.OutOfMemoryError, MemoryError, RuntimeError) as exc:
+                    if not is_out_of_memory(exc):  # CPU and GPU out of memory alike
+                        raise
                     out_of_memory = True
                 if out_of_memory:  # outside the except block: its frames no longer pin tensors
                     self._recover_from_oom()
@@ -390,7 +405,8 @@ class Trainer:
             torch.mps.empty_cache()
         bs = self.config.batch_size
         message = (f"Out of memory on {self.device.type} at step {self.progress.step + 1} with "
-                   f"batch size {bs}; try a smaller batch (e.g. --batch-size {max(bs // 2, 2)}). "
+                   f"batch size {bs}; try a smaller batch (e.g. --batch-size {max(bs // 2, 2)}) "
+                   "or a smaller --width. "
                    "The last checkpoint is kept.")
         log.error(message)
         self._write_records([{"kind": "event", "event": "failed", "message": message,
@@ -587,7 +603,7 @@ class Trainer:
             write()
         except OSError as exc:
             raise RunError(f"Cannot write {path} ({exc.strerror or exc}); training stopped, "
-                           "the previous checkpoint is kept.") from None
+                           f"{runs.kept_checkpoint_note(self.run_dir)}.") from None
 
     def _stopped(self) -> TrainEnd:
         self._flush()

@@ -118,6 +118,7 @@ class MainWindow(QMainWindow):
         self.follower.records.connect(self._on_followed_records)
         self.follower.grid.connect(self.samples.add_grid)
         self.follower.progress.connect(self._on_followed_progress)
+        self.follower.status.connect(self._on_followed_status)
         self.runs.refresh()
         self._set_state_text("Loading PyTorch…" if load_torch else "Ready")
         if not load_torch:
@@ -671,9 +672,11 @@ class MainWindow(QMainWindow):
             self.follower.stop()
             return
         self.status.show_epochs(info.epochs_done, info.epochs_planned)
-        run_dir = self.follower.run_dir
-        name = run_dir.name if run_dir is not None else "?"
-        self._set_state_text(f"Following run {name} (written by another process)")
+
+    def _on_followed_status(self, text: str) -> None:
+        """Following a run: who writes it, or that its writer died (interrupted)."""
+        if not self.is_training() and self.current_run == self.follower.run_dir:
+            self._set_state_text(text)
 
     def _resume_selected(self) -> None:
         path = self.runs.selected_path() or self.current_run

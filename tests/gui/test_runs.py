@@ -35,7 +35,7 @@ def test_open_headless_run_restores_plots_grid_and_settings(
     assert not window.samples.current_image().isNull()
     assert window.panel.epochs.value() == 1 and window.panel.dataset_value() == "shapes"
     assert headless_run.name in window.run_header.toolTip()
-    assert window.runs.selected_path() == headless_run
+    qtbot.waitUntil(lambda: window.runs.selected_path() == headless_run)  # listed off-thread
     assert "1/1 epochs" in window.progress.format()
 
 
@@ -44,6 +44,7 @@ def test_runs_browser_lists_and_opens_on_double_click(
 ) -> None:
     window.tabs.setCurrentWidget(window.runs)
     window.runs.refresh()
+    qtbot.waitUntil(lambda: not window.runs.listing)
     assert window.runs.tree.topLevelItemCount() == 1
     item = window.runs.tree.topLevelItem(0)
     assert item.text(1) == "DCGAN" and headless_run.name in item.toolTip(0)
@@ -113,6 +114,7 @@ def test_damaged_runs_are_listed_and_others_still_open(
     (broken / "config.json").write_text("{ not json")
     (broken / "metrics.jsonl").write_text('{"kind": "step", "step": 1, "loss_d": 1.0}\n')
     window.runs.refresh()
+    qtbot.waitUntil(lambda: not window.runs.listing)
     items = [window.runs.tree.topLevelItem(i) for i in range(window.runs.tree.topLevelItemCount())]
     rows = {Path(item.data(0, Qt.ItemDataRole.UserRole)).name: item for item in items}
     assert set(rows) == {broken.name, headless_run.name}
@@ -135,7 +137,8 @@ def test_not_a_run_folder_is_refused(qtbot, window: MainWindow, tmp_path: Path) 
 def test_runs_browser_alone_without_torch(qtbot, tmp_path: Path) -> None:
     browser = RunsBrowser(tmp_path / "nothing-yet")
     qtbot.addWidget(browser)
-    browser.refresh()
+    with qtbot.waitSignal(browser.listed):
+        browser.refresh()
     assert browser.tree.topLevelItemCount() == 0
     assert not browser.open_button.isEnabled() and not browser.resume_button.isEnabled()
 

@@ -36,7 +36,7 @@ def test_train_to_finish_fills_plots_grid_and_runs(qtbot, window: MainWindow) ->
     assert window.progress.value() == window.progress.maximum()
     assert "Finished" in window.state_label.text()
     assert end.run_dir is not None and (end.run_dir / "config.json").exists()
-    assert window.runs.selected_path() == end.run_dir  # the new run is listed and selected
+    qtbot.waitUntil(lambda: window.runs.selected_path() == end.run_dir)  # listed and selected
     assert window.panel.model.isEnabled() and window.panel.start_button.isEnabled()
     assert window.banner.level != "error"  # at most an engine warning (e.g. mode collapse)
 
@@ -60,7 +60,7 @@ def test_pause_resume_stop_writes_checkpoint(qtbot, window: MainWindow) -> None:
     assert end.status == "stopped"
     assert end.checkpoint is not None and end.checkpoint.exists()
     assert "Stopped" in window.state_label.text()
-    assert window.runs.resume_button.isEnabled()
+    qtbot.waitUntil(lambda: window.runs.resume_button.isEnabled())  # listed off-thread
 
 
 def qtbot_button():

@@ -7,6 +7,8 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtGui import QImage, QPixmap
 
+from aigc_studio.core.safe_read import SafeReadError, read_regular_bytes
+
 
 def array_to_qimage(array: np.ndarray) -> QImage:
     """Copy a uint8 (H, W), (H, W, 1) or (H, W, 3) array into a QImage the GUI owns."""
@@ -33,12 +35,23 @@ def to_pixmap(source: np.ndarray | Path | QImage) -> QPixmap:
     if isinstance(source, QImage):
         return QPixmap.fromImage(source)
     if isinstance(source, Path):
-        return QPixmap(str(source))
+        return QPixmap.fromImage(load_qimage(source))
     return QPixmap.fromImage(array_to_qimage(source))
 
 
 def load_qimage(source: np.ndarray | Path) -> QImage:
-    """A QImage from an array or a file (null QImage if the file is unreadable)."""
+    """A QImage from an array or a file (null QImage if the file is unreadable).
+
+    A file is read through the run-folder guard first: a FIFO or device in a run's samples
+    folder must never block the GUI thread, and a sample grid is never over 64 MB.
+    """
     if isinstance(source, Path):
-        return QImage(str(source))
+        try:
+            data = read_regular_bytes(source, MAX_IMAGE_BYTES)
+        except (OSError, SafeReadError):
+            return QImage()
+        return QImage.fromData(data)
     return array_to_qimage(source)
+
+
+MAX_IMAGE_BYTES = 64 << 20

@@ -6,9 +6,28 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from aigc_studio.engine import runlock
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.runs import RunInfo
 from aigc_studio.gui.widgets.sample_view import epoch_of
+
+
+def follow_text(run_dir: Path) -> str:
+    """The status line of a followed run: the same writer state the list shows."""
+    state = runlock.probe(run_dir)
+    name = run_dir.name
+    if state.running:
+        return f"Following run {name} (written by {state.describe()})"
+    try:
+        recorded = run_store.read_run_doc(run_dir).get("status", "")
+    except Exception:  # a damaged config: the list says why
+        recorded = ""
+    status = run_store.run_status(recorded, state)
+    if status == "interrupted":
+        return (f"Run {name} was interrupted: its writer stopped without finishing "
+                "(resume it to continue)")
+    return f"Run {name}: {status or 'not being written'}"
+
 
 
 class RunFollower(QObject):
@@ -21,6 +40,7 @@ class RunFollower(QObject):
     records = Signal(list)  # new metrics.jsonl records (step and epoch kinds)
     grid = Signal(int, object)  # epoch, Path of its sample grid
     progress = Signal(object)  # RunInfo
+    status = Signal(str)  # follow_text() at every poll: the writer may die without writing
 
     def __init__(self, parent: QObject | None = None, interval_ms: int = 1000) -> None:
         super().__init__(parent)
@@ -53,8 +73,10 @@ class RunFollower(QObject):
     @staticmethod
     def signature(run_dir: Path) -> tuple[int, int]:
         """(metrics.jsonl size, number of sample grids): changes when the run moves on."""
-        metrics = run_dir / run_store.METRICS
-        size = metrics.stat().st_size if metrics.exists() else 0
+        try:
+            size = (run_dir / run_store.METRICS).stat().st_size
+        except OSError:
+            size = 0
         return size, len(run_store.sample_paths(run_dir))
 
     def poll(self) -> bool:
@@ -63,11 +85,12 @@ class RunFollower(QObject):
         if run_dir is None or not run_dir.is_dir():
             self.stop()
             return False
+        self.status.emit(follow_text(run_dir))
         sig = self.signature(run_dir)
         if sig == self._sig:
             return False
         self._sig = sig
-        records = run_store.read_metrics(run_dir)
+        records = run_store.read_metrics_or_empty(run_dir)  # a damaged file: nothing new
         fresh = [r for r in records
                  if (r.get("kind", "step") == "step" and int(r.get("step", 0)) > self._last_step)
                  or (r.get("kind") == "epoch" and int(r.get("epoch", 0)) > self._last_epoch)]

@@ -1,4 +1,10 @@
-"""The runs browser: past runs from the runs folder and any folder opened (torch-free)."""
+"""The runs browser: past runs from the runs folder and any folder opened (torch-free).
+
+Run folders are untrusted (a FIFO, a huge or deeply nested file, a folder that is slow to
+read on a network disk): they are read in a background thread, never on the GUI thread, and
+the list is filled when the reading is done; a newer refresh makes an older one's result
+stale ("latest request wins").
+"""
 
 from __future__ import annotations
 
@@ -22,6 +28,7 @@ from PySide6.QtWidgets import (
 from aigc_studio import families
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.runs import RunInfo
+from aigc_studio.gui.threading import Outcome, TaskRunner
 
 COLUMNS = ("Started", "Model", "Data", "Epochs")
 
@@ -54,17 +61,35 @@ def _loss_text(info: RunInfo) -> str:
     return " · ".join(parts)
 
 
+def list_infos(root: Path, extra: list[Path]) -> tuple[list[RunInfo], str]:
+    """Runs in ``root`` plus opened folders, and a problem with the root (or ""); never
+    raises (runs in a background thread)."""
+    problem = ""
+    try:
+        infos = run_store.list_runs(root)
+    except Exception as exc:  # the runs folder itself cannot be listed
+        infos, problem = [], str(exc)
+    known = {i.path for i in infos}
+    infos += [run_store.read_run(p) for p in extra if p not in known]
+    return infos, problem
+
+
 class RunsBrowser(QWidget):
     """Lists runs newest first; damaged runs are shown greyed with the reason."""
 
     open_requested = Signal(object)  # Path
     resume_requested = Signal(object)  # Path
+    listed = Signal()  # a listing reached the tree
 
     def __init__(self, root: Path | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.root = Path(root) if root is not None else run_store.default_runs_root()
         self.extra_folders: list[Path] = []
         self.infos: list[RunInfo] = []
+        self.listing = False  # a background listing is under way
+        self._pending_select: Path | None = None
+        self._lister = TaskRunner(self)  # a newer listing cancels (drops) an older one
+        self._lister.finished.connect(self._on_listed)
         self.tree = QTreeWidget()
         self.tree.setColumnCount(len(COLUMNS))
         self.tree.setHeaderLabels(list(COLUMNS))
@@ -128,12 +153,21 @@ class RunsBrowser(QWidget):
         self.select(path)
 
     def refresh(self) -> None:
-        """Read the runs folder (and opened folders) again."""
-        selected = self.selected_path()
+        """Read the runs folder (and opened folders) again, in a background thread; the
+        list is filled when it is done (``listed``)."""
+        if self._pending_select is None:
+            self._pending_select = self.selected_path()
         self.location.setText(f"Runs folder: {self.root}")
-        infos = run_store.list_runs(self.root)
-        known = {i.path for i in infos}
-        infos += [run_store.read_run(p) for p in self.extra_folders if p not in known]
+        self.listing = True
+        self._lister.start(list_infos, self.root, list(self.extra_folders))
+
+    def _on_listed(self, outcome: Outcome) -> None:
+        if outcome.cancelled:
+            return  # a newer refresh is under way
+        infos, problem = outcome.value if outcome.ok else ([], outcome.error or "")
+        if problem:
+            self.location.setText(f"Runs folder: {self.root}\n{problem}")
+        selected, self._pending_select = self._pending_select, None
         self.infos = infos
         self.tree.clear()
         for info in infos:
@@ -142,7 +176,12 @@ class RunsBrowser(QWidget):
                                     Path(info.dataset).name or info.dataset, done])
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             tip = f"{info.name}\n{info.path}"
-            if info.status:
+            if info.status == "running" and info.writer:
+                tip += f"\nstatus: running, written by {info.writer}"
+            elif info.status == "interrupted":
+                tip += ("\nstatus: interrupted (its writer stopped without finishing; "
+                        "resume it to continue)")
+            elif info.status:
                 tip += f"\nstatus: {info.status}"
             if _loss_text(info):
                 tip += f"\nlast: {_loss_text(info)}"
@@ -157,12 +196,17 @@ class RunsBrowser(QWidget):
             for col in range(len(COLUMNS)):
                 item.setToolTip(col, tip)
             self.tree.addTopLevelItem(item)
+        self.listing = False
         if selected is not None:
             self.select(selected)
         self._update_buttons()
+        self.listed.emit()
 
     def select(self, path: Path) -> None:
-        """Select the row of a run folder."""
+        """Select the row of a run folder (once listed, if a listing is under way)."""
+        if self.listing:
+            self._pending_select = Path(path)
+            return
         for i in range(self.tree.topLevelItemCount()):
             item = self.tree.topLevelItem(i)
             if Path(item.data(0, Qt.ItemDataRole.UserRole)) == Path(path):
@@ -192,6 +236,7 @@ class RunsBrowser(QWidget):
         self.open_button.setEnabled(info is not None)
         self.resume_button.setEnabled(
             info is not None and not info.damaged and info.has_checkpoint and not busy
+            and info.status != "running"  # another process writes it
         )
 
     def _open(self) -> None:
