@@ -545,7 +545,8 @@ def cmd_interpolate(args: argparse.Namespace) -> int:
                  provenance=stamp.with_sampler(fps=args.fps))
         out(f"Wrote {len(small)} frames ({'slerp' if args.slerp else 'linear'}) to {target}")
     else:  # one enlarged frame in memory at a time
-        save_frames((upscale(frame[None], args.scale)[0] for frame in small), target, stamp)
+        save_frames((upscale(frame[None], args.scale)[0] for frame in small), target, stamp,
+                    count=len(small))
         out(f"Wrote {len(small)} PNG frames to {target}")
     return 0
 

@@ -7,7 +7,7 @@ the GUI). Everything here returns uint8 RGB arrays.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -129,16 +129,19 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: flo
     return Path(path_out)
 
 
-def save_frames(frames: Sequence[np.ndarray] | np.ndarray, folder: Path,
-                provenance: Provenance | None = None) -> list[Path]:
+def save_frames(frames: Iterable[np.ndarray], folder: Path,
+                provenance: Provenance | None = None, *, count: int | None = None
+                ) -> list[Path]:
     """One PNG per frame: ``frame_0000.png``, ...; each carries ``provenance`` with its frame
-    number and the frame count."""
+    number and the frame count. ``frames`` may be a generator (one frame in memory at a time);
+    then ``count`` says how many it yields."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
+    total = count if count is not None else len(frames)  # type: ignore[arg-type]
     written = []
     for i, frame in enumerate(frames):
         target = folder / f"frame_{i:04d}.png"
         save_png(frame, target, None if provenance is None else
-                 provenance.with_sampler(frame=i, frames=len(frames)))
+                 provenance.with_sampler(frame=i, frames=total))
         written.append(target)
     return written

@@ -140,7 +140,12 @@ class Trainer:
         return trainer
 
     # ------------------------------------------------------------------ set-up
-    def _setup(self) -> None:
+    def prepare(self) -> None:
+        """Load the data and build the networks, optimizers and step without training.
+
+        ``fit`` calls it first; tools and tests call it to inspect or drive one step by hand
+        (``trainer.step_fn(images, labels)`` on a batch of ``trainer.source``).
+        """
         cfg = self.config
         self.ranks, self.device = distributed.start(resolve_device(cfg.device))
         use_training_threads()  # per thread: the window trains in its own thread
@@ -294,7 +299,7 @@ class Trainer:
                 self._lock.release()
 
     def _fit(self) -> TrainEnd:
-        self._setup()
+        self.prepare()
         if self.save:
             self._open_run()
         status = "failed"

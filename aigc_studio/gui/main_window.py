@@ -685,16 +685,20 @@ class MainWindow(QMainWindow):
             return
         self.resume_run(path)
 
-    def open_latest_run(self) -> bool:
-        """Open the newest run of the runs folder that is not damaged (False when none)."""
+    def open_latest_run(self) -> None:
+        """Open the newest run of the runs folder that is not damaged, once the runs browser
+        has listed the folder again (run folders are read off the GUI thread)."""
+
+        def open_newest() -> None:
+            infos = [i for i in self.runs.infos if not i.damaged]
+            if not infos:
+                self.show_message(f"There are no runs in {self.runs_root} yet: train one "
+                                  "first.", "info")
+                return
+            self.open_run(max(infos, key=lambda i: (i.created or "", i.name)).path)
+
+        self.runs.listed.connect(open_newest, Qt.ConnectionType.SingleShotConnection)
         self.runs.refresh()
-        infos = [i for i in self.runs.infos if not i.damaged]
-        if not infos:
-            self.show_message(f"There are no runs in {self.runs_root} yet: train one first.",
-                              "info")
-            return False
-        newest = max(infos, key=lambda i: (i.created or "", i.name))
-        return self.open_run(newest.path)
 
     def open_checkpoint(self, path: Path) -> bool:
         """Open the run a checkpoint belongs to (``RUN/checkpoints/last.pt``)."""

@@ -17,7 +17,6 @@ import torch
 from aigc_studio.engine import runs
 from aigc_studio.engine.checkpoint import save_checkpoint
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.engine.trainer import build_networks, inference_key
 
 POSIX = os.name == "posix"
 
@@ -69,7 +68,7 @@ def checkpoint_state(config: TrainConfig | None = None, channels: int = 1,
     minus the training)."""
     config = config or small_config()
     torch.manual_seed(0)
-    nets = build_networks(config, channels)
+    nets = config.family.impl.build_networks(config, channels)
     state: dict[str, Any] = {
         "config": config.to_dict(),
         "models": {k: m.state_dict() for k, m in nets.items()},
@@ -92,7 +91,7 @@ def write_checkpoint(run: Path, config: TrainConfig | None = None, **overrides: 
 
 def generator_key(config: TrainConfig) -> str:
     """The network a checkpoint samples with."""
-    return inference_key(config)
+    return config.family.inference_key
 
 
 def nested(depth: int) -> str:

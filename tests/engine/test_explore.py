@@ -65,3 +65,20 @@ def test_gif_round_trip(tmp_path: Path, gan_run: Path) -> None:
         assert gif.n_frames == 10 and gif.size == (96, 96)
         assert gif.info["duration"] == 100
     assert torch.equal(seed_vector(1, 16), seed_vector(1, 16))
+
+
+def test_sample_and_the_explorer_share_one_seed_convention(gan_run: Path, tmp_path: Path) -> None:
+    """``sample --seed 7 --n 4`` and the explorer's grid at seed 7 are the same four images
+    (image i of a batch at seed s is the single image at seed s + i)."""
+    from aigc_studio.cli import main
+    from aigc_studio.core.grid import make_grid
+    from aigc_studio.engine.inference import sample
+
+    model = load_model(gan_run)
+    grid = Explorer(model).render(RenderRequest(seed=7, count=4))
+    assert np.array_equal(make_grid(sample(model, 4, seed=7)), grid)
+    single = Explorer(model).render(RenderRequest(seed=9, count=1))
+    assert np.array_equal(sample(model, 4, seed=7)[2], single)
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(gan_run), "--seed", "7", "--n", "4", "--out", str(out)]) == 0
+    assert np.array_equal(np.asarray(Image.open(out).convert("RGB")), grid)

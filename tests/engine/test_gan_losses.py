@@ -141,7 +141,7 @@ def test_each_loss_learns(loss: str, tiny: Tiny) -> None:
     from fake (its loss falls; a critic's Wasserstein estimate grows); then with D frozen, G
     learns to fool it (G's loss falls)."""
     trainer = Trainer(tiny(limit=256, epochs=1, extras=LOSS_EXTRAS[loss]), save=False)
-    trainer._setup()
+    trainer.prepare()
     spe = trainer.source.steps_per_epoch
     h = _train_with_one_side_still(trainer, "g", 1)
     if loss == "wgan-gp":

@@ -18,10 +18,10 @@ from safetensors.torch import save_file
 from aigc_studio.engine import runs
 from aigc_studio.engine.checkpoint import FORMAT, load_checkpoint, save_weights
 from aigc_studio.engine.config import TrainConfig
-from aigc_studio.engine.fastpath import GanStep
 from aigc_studio.engine.inference import load_model
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.errors import CheckpointError, TrainingError
+from aigc_studio.families.dcgan.model import GanStep
 from tests.cli.clihelp import one_sentence, run_cli
 from tests.engine.crafted import checkpoint_state, small_config, write_checkpoint, write_run
 
@@ -83,11 +83,11 @@ def test_cpu_out_of_memory_is_handled_like_the_gpus(tiny: Tiny, tmp_path: Path,
     trainer = Trainer(tiny(epochs=3, limit=128, fast=False), runs_root=tmp_path)
     real_step, calls = GanStep.__call__, {"n": 0}
 
-    def step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
+    def step(self: GanStep, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         calls["n"] += 1
         if calls["n"] == 6:
             raise fault
-        return real_step(self, real)
+        return real_step(self, real, labels)
 
     monkeypatch.setattr(GanStep, "__call__", step)
     with pytest.raises(TrainingError, match=r"Out of memory on cpu .* smaller batch .*--width"):
@@ -97,7 +97,7 @@ def test_cpu_out_of_memory_is_handled_like_the_gpus(tiny: Tiny, tmp_path: Path,
 
 def test_other_runtime_errors_are_not_taken_for_out_of_memory(
         tiny: Tiny, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def step(self: GanStep, real: torch.Tensor) -> torch.Tensor:
+    def step(self: GanStep, real: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         raise RuntimeError("mat1 and mat2 shapes cannot be multiplied")
 
     monkeypatch.setattr(GanStep, "__call__", step)

@@ -91,7 +91,7 @@ def test_run_folder_contents(tiny: Tiny, tmp_path: Path) -> None:
 def test_generator_learns_through_g(tiny: Tiny, tmp_path: Path) -> None:
     """The seed listing detached the fakes before the G step, so G never changed."""
     trainer = Trainer(tiny(epochs=1, limit=64), runs_root=tmp_path, save=False)
-    trainer._setup()
+    trainer.prepare()
     g = trainer.models.nets["generator"]
     before = [p.detach().clone() for p in g.parameters()]
     batch, labels = next(trainer.source.batches(torch.randperm(64)))

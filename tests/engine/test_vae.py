@@ -106,7 +106,7 @@ def test_beta_reaches_the_step_and_weights_the_kl(tiny: Tiny, tmp_path: Path) ->
     for beta in (0.0, 4.0):
         trainer = Trainer(_tiny_vae(tiny, limit=64, extras={"beta": beta}), runs_root=tmp_path,
                           save=False)
-        trainer._setup()
+        trainer.prepare()
         trainers.append(trainer)
     steps = [t.step_fn for t in trainers]
     assert all(isinstance(s, VaeStep) for s in steps)

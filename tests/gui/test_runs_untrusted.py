@@ -78,11 +78,11 @@ def test_running_and_interrupted_runs_match_the_cli(qtbot, make_window: Callable
         window.runs.select(run)
         assert not window.runs.resume_button.isEnabled()  # another writer holds it
         assert window.open_run(run)
-        window._poll_followed_run()
+        window.follower.poll()
         assert f"written by process {os.getpid()}" in window.state_label.text()
     finally:
         lock.release()  # the writer "dies": the OS lock is gone
-    window._poll_followed_run()
+    window.follower.poll()
     assert "interrupted" in window.state_label.text()
     with qtbot.waitSignal(window.runs.listed, timeout=LIST_TIMEOUT_MS):
         window.runs.refresh()

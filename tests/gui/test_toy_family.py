@@ -131,7 +131,8 @@ def test_a_registered_family_appears_in_the_model_list_plots_and_runs(
     assert window.plots.shown_series() == ["loss_toy"]
     assert "toy loss" in window.plots.plot("loss").getPlotItem().titleLabel.text
 
-    window.runs.refresh()  # the runs browser's model column: the family's short name
+    with qtbot.waitSignal(window.runs.listed, timeout=30_000):
+        window.runs.refresh()  # the runs browser's model column: the family's short name
     rows = [window.runs.tree.topLevelItem(i) for i in range(window.runs.tree.topLevelItemCount())]
     assert [r.text(1) for r in rows] == ["Toy"]
     assert "toy loss 0.1" in rows[0].toolTip(0)

@@ -148,7 +148,8 @@ def test_empty_states_offer_the_next_step(qtbot, make_window: Callable, runs_roo
     assert explorer.stack.currentIndex() == explorer.PAGE_EMPTY
     sampler = next(f for f in families.all_families() if f.capabilities.samples)
     assert explorer.train_button.text() == f"Train a {sampler.title} now"
-    qtbot.mouseClick(explorer.open_latest_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(window.runs.listed, timeout=30_000):
+        qtbot.mouseClick(explorer.open_latest_button, Qt.MouseButton.LeftButton)
     assert window.current_run == run_dir and window.plots.point_count("loss_d") == 1
 
     window.new_training()
