@@ -246,7 +246,10 @@ def main() -> None:
     eng: dict[str, list[float]] = {}
     labels: dict[str, str] = {}
     family = FAMILY[args.model]
-    if steps + args.warmup > len(data) // args.batch_size:  # no epoch end (grid) in a window
+    per_epoch = len(data) // args.batch_size
+    if args.steps is None and steps + args.warmup > per_epoch:  # default: fit in one epoch
+        steps = max(log_every, (per_epoch - args.warmup) // log_every * log_every)
+    if steps + args.warmup > per_epoch:  # no epoch end (grid) in a window
         parser.error(f"--steps + --warmup must fit in one epoch "
                      f"({len(data) // args.batch_size} steps at this batch size).")
     for _ in range(args.repeats):

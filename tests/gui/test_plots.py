@@ -102,3 +102,24 @@ def test_hundred_thousand_points_use_clip_and_peak_downsampling(qtbot) -> None:
     assert curve.opts["downsampleMethod"] == "peak"
     plots.plot("loss").setXRange(50_000, 50_100, padding=0)
     qtbot.waitUntil(lambda: len(curve.getData()[0]) < 1_000)  # only what is in view is drawn
+
+
+def test_quality_scores_plot_apart_with_their_baselines(qtbot) -> None:
+    """A distance near 1000 and shares in 0-1 get a plot each; the real-vs-real and noise
+    baselines are dashed lines on the distance's plot, not series."""
+    plots = TrainingPlots()
+    qtbot.addWidget(plots)
+    plots.build()
+    plots.set_model("dcgan")
+    plots.add_records([
+        {"kind": "epoch", "epoch": 1, "fld": 900.0, "fld_real": 6.1, "fld_noise": 851.5,
+         "precision": 0.2, "recall": 0.1, "quality_n": 1000},
+        {"kind": "epoch", "epoch": 2, "fld": 500.0, "precision": 0.4, "recall": 0.3,
+         "quality_n": 1000},
+    ])
+    assert plots.plot_of("fld") != plots.plot_of("precision")
+    assert plots.plot_of("precision") == plots.plot_of("recall")
+    assert "fld_real" not in plots.series_names() and "quality_n" not in plots.series_names()
+    assert plots.baselines() == {"fld": {"real": 6.1, "noise": 851.5}}
+    plots.clear()
+    assert plots.baselines() == {}

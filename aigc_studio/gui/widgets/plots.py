@@ -35,6 +35,13 @@ NOT_METRICS = frozenset({"kind", "epoch", "step", "images_per_s", "seconds", "ev
 OTHER_PLOT = PlotSpec("other", "Other metrics", "value",
                       tooltip="Metrics this run recorded that no registered model family "
                               "declares.")
+def epoch_metric_plots() -> dict[str, PlotSpec]:
+    """The plots the per-epoch metrics declare (a distance and 0-1 shares apart), by key."""
+    from aigc_studio import metrics
+
+    return {p.key: p for m in metrics.all_metrics() for p in getattr(m, "plots", ())}
+
+
 EPOCH_PLOT = PlotSpec("epoch", "Per-epoch metrics", "value", axis="epoch",
                       tooltip="Metrics measured once per epoch (sample quality and the like).")
 GENERIC_COLORS = ("#4fa3f7", "#ef6c5a", "#6cc76c", "#e8b04b", "#b48cf2", "#5fd7d7", "#f28cb4")
@@ -167,6 +174,9 @@ class TrainingPlots(QWidget):
         self._built = False
         self.plots: dict[str, pg.PlotWidget] = {}  # PlotSpec key -> widget
         self._plot_specs: dict[str, PlotSpec] = {}
+        # a score's baselines ("fld" -> {"real": 6.1, "noise": 851.5}) drawn as dashed lines
+        self._baselines: dict[str, dict[str, float]] = {}
+        self._baseline_lines: dict[str, tuple[str, dict[str, float], list[Any]]] = {}
         self._curve_plot: dict[str, str] = {}  # metric name -> plot key it is drawn in
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
@@ -253,6 +263,10 @@ class TrainingPlots(QWidget):
         used = {m.group for m in self._family.metrics if self._records(m.name)}
         return [p for p in self._family.plots if p.key in used]
 
+    def plot_of(self, name: str) -> str | None:
+        """The key of the plot a series is drawn in (None before the plots are built)."""
+        return self._curve_plot.get(name)
+
     def plot(self, key: str) -> pg.PlotWidget | None:
         """The plot of a ``PlotSpec`` key ("loss", "epoch", …), once built."""
         return self.plots.get(key)
@@ -285,8 +299,9 @@ class TrainingPlots(QWidget):
         return buf
 
     def _plot_key(self, name: str) -> str:
-        if self._axis.get(name) == "epoch":
-            return EPOCH_PLOT.key
+        if self._axis.get(name) == "epoch":  # a per-epoch metric's own plot, else the shared one
+            group = metric_spec(name, self._family).group
+            return group if group in epoch_metric_plots() else EPOCH_PLOT.key
         spec = metric_spec(name, self._family)
         if self._records(name) and spec.group in {p.key for p in self._family_plots()}:
             return spec.group
@@ -301,6 +316,8 @@ class TrainingPlots(QWidget):
         for p in self._family_plots():
             if p.axis == "epoch" and p.key not in keys:
                 specs.append(p)
+        specs += [p for key, p in epoch_metric_plots().items()
+                  if key in with_data and key not in keys]
         if EPOCH_PLOT.key in with_data:
             specs.append(EPOCH_PLOT)
         return specs
@@ -358,16 +375,56 @@ class TrainingPlots(QWidget):
             shown = [metric_spec(n, self._family) for n, k in self._curve_plot.items()
                      if k == key and self._series_shown(n)]
             plot.setTitle(_keyed_title(self._plot_specs[key].title, shown), size="10pt")
+        self._draw_baselines()
         self._refresh_visibility()
+
+    def _draw_baselines(self) -> None:
+        """Dashed lines where 'good' (real vs real) and 'bad' (noise) lie for each score."""
+        import pyqtgraph as pg
+
+        names = {"real": "real vs real", "noise": "noise"}
+        for base, values in self._baselines.items():
+            key = self._curve_plot.get(base, "")
+            drawn = self._baseline_lines.get(base)
+            if drawn is not None and drawn[0] == key and drawn[1] == values:
+                continue
+            if drawn is not None and drawn[0] in self.plots:
+                for item in drawn[2]:
+                    self.plots[drawn[0]].removeItem(item)
+            plot = self.plots.get(key)
+            if plot is None:
+                self._baseline_lines.pop(base, None)
+                continue
+            spec = metric_spec(base, self._family)
+            items = []
+            for which, value in values.items():
+                item = pg.InfiniteLine(
+                    pos=value, angle=0,
+                    pen=pg.mkPen(spec.color, width=1, style=Qt.PenStyle.DashLine),
+                    label=f"{spec.label}: {names.get(which, which)}",
+                    labelOpts={"position": 0.02, "color": spec.color, "anchors": [(0, 1), (0, 1)]})
+                plot.addItem(item)
+                items.append(item)
+            self._baseline_lines[base] = (key, dict(values), items)
+
+    def baselines(self) -> dict[str, dict[str, float]]:
+        """The baselines drawn per score, e.g. {"fld": {"real": 6.1, "noise": 851.5}}."""
+        return {k: dict(v) for k, v in self._baselines.items()}
 
     def _series_shown(self, name: str) -> bool:
         return self._records(name) or len(self.buffers[name]) > 0
 
     # --- data in ---------------------------------------------------------------------------
     def clear(self) -> None:
-        """Remove every point."""
+        """Remove every point (and the baselines)."""
         for buf in self.buffers.values():
             buf.clear()
+        for key, _values, items in self._baseline_lines.values():
+            for item in items:
+                if key in self.plots:
+                    self.plots[key].removeItem(item)
+        self._baselines.clear()
+        self._baseline_lines.clear()
         self._sync()
         self.redraw()
         for key, plot in self.plots.items():
@@ -386,6 +443,7 @@ class TrainingPlots(QWidget):
         kinds (events) are skipped."""
         cols: dict[str, tuple[list[float], list[float]]] = {}
         axes: dict[str, str] = {}
+        baselines_changed = False
         for rec in records:
             kind = rec.get("kind", "step")
             if kind == "step":
@@ -398,8 +456,14 @@ class TrainingPlots(QWidget):
                 continue
             for name, value in rec.items():
                 if name in NOT_METRICS or not isinstance(value, (int, float)) or \
-                        isinstance(value, bool) or quality_metrics.is_reference_key(name):
-                    continue  # bookkeeping, or a score's baseline (not a series)
+                        isinstance(value, bool):
+                    continue  # bookkeeping
+                if quality_metrics.is_reference_key(name):  # a baseline: a line, not a series
+                    base, _, which = name.rpartition("_")
+                    if which in quality_metrics.BASELINES:
+                        self._baselines.setdefault(base, {})[which] = float(value)
+                        baselines_changed = True
+                    continue
                 if kind == "epoch" and not self._epoch_metric(name):
                     continue  # an epoch line's mean of a step metric: the step plot has it
                 axes[name] = kind
@@ -409,8 +473,9 @@ class TrainingPlots(QWidget):
         new = [n for n in cols if n not in self.buffers]
         for name, (xs, ys) in cols.items():
             self._series(name, axes[name]).extend(xs, ys)
-        if new or any(len(self.buffers[n]) == len(cols[n][0]) for n in cols):
-            self._sync()  # a new series, or a first point: plots may appear
+        if new or baselines_changed or any(len(self.buffers[n]) == len(cols[n][0])
+                                           for n in cols):
+            self._sync()  # a new series, a first point or baselines: plots may change
         self.redraw()
 
     def add_epoch_metrics(self, epoch: int, values: Mapping[str, float]) -> None:
