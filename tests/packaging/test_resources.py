@@ -43,3 +43,13 @@ def test_the_bundle_spec_collects_the_installed_resources() -> None:
     spec = (ROOT / "packaging" / "aigc_studio.spec").read_text()
     assert 'RESOURCES = PKG_DIR / "resources"' in spec
     assert 'datas = [(str(RESOURCES), "aigc_studio/resources")]' in spec
+
+
+def test_every_source_folder_is_a_package() -> None:
+    """setup.py ships what ``find_packages`` finds: a folder of modules without an
+    ``__init__.py`` would be left out of the wheel and the bundle (and fail only there)."""
+    package = ROOT / "aigc_studio"
+    missing = [str(d.relative_to(ROOT)) for d in package.rglob("*")
+               if d.is_dir() and d.name != "__pycache__" and any(d.glob("*.py"))
+               and not (d / "__init__.py").is_file()]
+    assert missing == []

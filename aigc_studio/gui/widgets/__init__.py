@@ -1,0 +1,1 @@
+"""Widgets and styles every panel may use (a panel never imports another panel)."""
