@@ -383,6 +383,7 @@ class TrainingPlots(QWidget):
         import pyqtgraph as pg
 
         names = {"real": "real vs real", "noise": "noise"}
+        labelled: set[tuple[str, str]] = set()  # one label per plot and baseline: no clutter
         for base, values in self._baselines.items():
             key = self._curve_plot.get(base, "")
             drawn = self._baseline_lines.get(base)
@@ -398,11 +399,14 @@ class TrainingPlots(QWidget):
             spec = metric_spec(base, self._family)
             items = []
             for which, value in values.items():
+                label = None if (key, which) in labelled else names.get(which, which)
+                labelled.add((key, which))
                 item = pg.InfiniteLine(
                     pos=value, angle=0,
                     pen=pg.mkPen(spec.color, width=1, style=Qt.PenStyle.DashLine),
-                    label=f"{spec.label}: {names.get(which, which)}",
-                    labelOpts={"position": 0.02, "color": spec.color, "anchors": [(0, 1), (0, 1)]})
+                    label=label,
+                    labelOpts={"position": 0.02, "color": "#9aa0a6", "anchors": [(0, 1), (0, 1)]})
+                item.setToolTip(f"{spec.label}: {names.get(which, which)} baseline {value:.3g}")
                 plot.addItem(item)
                 items.append(item)
             self._baseline_lines[base] = (key, dict(values), items)
