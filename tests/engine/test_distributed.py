@@ -126,25 +126,18 @@ def rank_pid(launcher: subprocess.Popen[bytes], rank: int) -> int:
     raise AssertionError(f"no rank {rank} among {children}")
 
 
-def wait_for(condition: object, what: str, limit: float = RUN_LIMIT_S) -> None:
-    deadline = time.monotonic() + limit
-    while not condition():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_rank_ends_the_run_in_one_sentence_and_resume_continues_exactly(
-        tmp_path: Path, reference: Path) -> None:
+        qtbot, tmp_path: Path, reference: Path) -> None:
     out = tmp_path / "runs"
     launcher = subprocess.Popen(
         [sys.executable, "-m", "aigc_studio", *train_args(out), "--nproc", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "AIGC_STUDIO_HOME": str(tmp_path / "home")})
     try:
-        wait_for(lambda: out.exists() and any(out.glob("*/checkpoints/last.pt")),
-                 "the first epoch's checkpoint")
+        qtbot.waitUntil(lambda: out.exists() and any(out.glob("*/checkpoints/last.pt")),
+                        timeout=int(RUN_LIMIT_S * 1000))  # the first epoch's checkpoint
         victim = rank_pid(launcher, 1)
         os.kill(victim, signal.SIGKILL)  # in epoch 2: its checkpoint is the one from epoch 1
         _, stderr = launcher.communicate(timeout=RUN_LIMIT_S)
@@ -166,16 +159,16 @@ def test_a_killed_rank_ends_the_run_in_one_sentence_and_resume_continues_exactly
 
 @pytest.mark.slow
 def test_a_stop_request_to_the_launcher_stops_every_rank_with_a_checkpoint(
-        tmp_path: Path, dist_env: None) -> None:
+        qtbot, tmp_path: Path, dist_env: None) -> None:
     out = tmp_path / "runs"
     launcher = subprocess.Popen(
         [sys.executable, "-m", "aigc_studio", *train_args(out, epochs=20), "--nproc", "2"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env={**os.environ, "AIGC_STUDIO_HOME": str(tmp_path / "home")})
     try:
-        wait_for(lambda: out.exists() and any(
+        qtbot.waitUntil(lambda: out.exists() and any(  # the first metrics
             r["kind"] == "step" for run in out.iterdir() for r in runs.read_metrics(run)),
-            "the first metrics")
+            timeout=int(RUN_LIMIT_S * 1000))
         launcher.send_signal(signal.SIGTERM)  # what the window's Stop does
         launcher.communicate(timeout=RUN_LIMIT_S)
     finally:

@@ -27,14 +27,6 @@ sys.stdin.read()
 """
 
 
-def _wait_for(condition, timeout: float, what: str) -> None:
-    """Poll ``condition`` (a subprocess is working) until it holds or ``timeout`` passes."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_a_second_writer_is_refused_and_the_lock_dies_with_its_process(tmp_path: Path) -> None:
     run = write_run(tmp_path, "run", doc=config_doc(status="running"))
     holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(run)], stdin=subprocess.PIPE,
@@ -83,7 +75,8 @@ def _cli(home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedPr
                           text=True, env=env, timeout=timeout)
 
 
-def test_trainer_plus_a_second_resume_then_kill_9_then_resume(tmp_path: Path) -> None:
+def test_trainer_plus_a_second_resume_then_kill_9_then_resume(qtbot, tmp_path: Path
+                                                              ) -> None:
     """Real processes: a training CLI, a second `resume` (refused), `sample` (works while
     training), kill -9 (listed as interrupted), then `resume` works."""
     home, root = tmp_path / "home", tmp_path / "runs"
@@ -101,7 +94,7 @@ def test_trainer_plus_a_second_resume_then_kill_9_then_resume(tmp_path: Path) ->
                 run = Path(line.split(":", 1)[1].strip())
                 break
         assert run is not None
-        _wait_for(lambda: runs.last_checkpoint(run).exists(), 300, "a first checkpoint")
+        qtbot.waitUntil(lambda: runs.last_checkpoint(run).exists(), timeout=300_000)
         assert runlock.probe(run).pid == trainer.pid
         second = _cli(home, "resume", str(run))
         one_sentence(second, f"is being trained by process {trainer.pid}")

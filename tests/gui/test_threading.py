@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
-import time
 from collections.abc import Iterator
 
 from aigc_studio.errors import DataError
@@ -36,17 +36,24 @@ def test_errors_come_back_as_the_users_sentence(qtbot) -> None:
 def test_cancel_stops_a_generator_between_yields_and_a_new_task_replaces_the_old(qtbot) -> None:
     runner = TaskRunner()
     seen: list[int] = []
-    runner.yielded.connect(seen.append)
+    turn = threading.Semaphore(1)  # the task yields again only once the window took the last
+
+    def take(i: int) -> None:
+        seen.append(i)
+        turn.release()
+
+    runner.yielded.connect(take)
 
     def count() -> Iterator[int]:
-        for i in range(10_000):
-            time.sleep(0.01)
+        for i in itertools.count():
+            turn.acquire()
             yield i
 
     runner.start(count)
     qtbot.waitUntil(lambda: len(seen) >= 2, timeout=10_000)
     with qtbot.waitSignal(runner.finished, timeout=10_000) as done:
         runner.cancel()
+        turn.release()  # a dropped yield must not leave the task waiting for its turn
     assert done.args[0].cancelled
     assert runner.join(10_000)
 
