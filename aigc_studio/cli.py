@@ -13,7 +13,6 @@ import dataclasses
 import logging
 import math
 import os
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from aigc_studio import __version__, families
 from aigc_studio.core.quality import mean_metrics
 from aigc_studio.core.safe_read import display
+from aigc_studio.core.signals import handling_stop_signals
 from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import (
     EpochResult,
@@ -146,7 +146,6 @@ class TerminalProgress(TrainingCallback):
 @contextlib.contextmanager
 def stop_on_signals(control: TrainingControl) -> Iterator[None]:
     """First Ctrl+C (or SIGTERM) asks for a clean stop with a checkpoint; a second one aborts."""
-    previous: dict[int, Any] = {}
 
     def handler(signum: int, frame: object) -> None:
         if control.stop_requested:
@@ -154,15 +153,8 @@ def stop_on_signals(control: TrainingControl) -> Iterator[None]:
         err("\nStopping after this step (press Ctrl+C again to abort)...")
         control.stop()
 
-    sigs = [signal.SIGINT] + ([signal.SIGTERM] if hasattr(signal, "SIGTERM") else [])
-    for sig in sigs:
-        with contextlib.suppress(ValueError):  # not the main thread
-            previous[sig] = signal.signal(sig, handler)
-    try:
+    with handling_stop_signals(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 # --------------------------------------------------------------------------- commands

@@ -43,6 +43,7 @@ from typing import Any, TextIO
 import torch
 from torch import nn
 
+from aigc_studio.core.signals import handling_stop_signals
 from aigc_studio.engine.callbacks import RunStarted, TrainingCallback
 from aigc_studio.errors import AigcError, DataError
 
@@ -411,15 +412,8 @@ def _forward_stop_signals(procs: list[subprocess.Popen[bytes]]) -> Iterator[None
                     p.send_signal(signal.SIGTERM)
         asked.append(True)
 
-    previous: dict[int, Any] = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread: no forwarding
-            previous[sig] = signal.signal(sig, handler)
-    try:
+    with handling_stop_signals(handler):
         yield
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
 
 
 def _saved_ranks(rng: Mapping[str, Any]) -> list[Mapping[str, Any]]:
