@@ -31,6 +31,7 @@ from aigc_studio.gui.threading import LoopWorker, user_message
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
     from aigc_studio.engine.explore import Explorer, RenderRequest
+    from aigc_studio.engine.latent_map import LatentMap
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,41 @@ class CompareRequest:
     serial: int = 0
 
 
+@dataclass(frozen=True)
+class MapRequest:
+    """Build the latent map: ``limit`` data-set images encoded, a ``grid`` x ``grid`` manifold."""
+
+    limit: int
+    grid: int
+    serial: int = 0
+
+
+@dataclass(frozen=True)
+class MapPointRequest:
+    """Decode one map point (a click or a drag); with ``path``, where a dropped image lands."""
+
+    x: float = 0.0
+    y: float = 0.0
+    path: Path | None = None
+    serial: int = 0
+
+
+@dataclass(frozen=True)
+class MapResult:
+    """What the map view draws (plain arrays: the model stays in the worker thread)."""
+
+    coords: np.ndarray  # float32 (N, 2)
+    labels: np.ndarray  # int64 (N,)
+    class_names: tuple[str, ...]  # () when the data set is unlabelled
+    extent: tuple[float, float, float, float]  # x_min, x_max, y_min, y_max
+    axis_names: tuple[str, str]
+    note: str  # the principal-directions sentence ("" for a 2-D latent space)
+    dataset: str
+    grid: int
+    manifold: np.ndarray  # uint8 (grid*S, grid*S, 3), row 0 at the top of the range
+    thumbnails: np.ndarray  # uint8 (N, S, S, 3): the encoded images themselves
+
+
 class RenderWorker(LoopWorker):
     """Owns the engine ``Explorer`` in its own thread and renders the newest request only.
 
@@ -74,6 +110,13 @@ class RenderWorker(LoopWorker):
     directions_ready = Signal(object, object)  # float32 (k, latent_dim) unit rows, (k,) stds
     compare_row = Signal(int, int, object)  # serial, epoch, uint8 (H, W*count, 3)
     compare_finished = Signal(int, int, str)  # serial, rows, message ("" when all went well)
+    map_progress = Signal(int, str)  # serial, what the map build is doing now
+    map_ready = Signal(int, object)  # serial, MapResult
+    map_failed = Signal(int, str)  # serial, message ("" when cancelled)
+    map_point_ready = Signal(int, float, float, object)  # serial, x, y, uint8 (H, W, 3)
+    map_located = Signal(int, float, float, object)  # serial, x, y, Reconstruction
+    map_job_failed = Signal(str)  # a point, a dropped image or a save went wrong
+    map_saved = Signal(object)  # Path of the PNG written
 
     def __init__(self) -> None:
         super().__init__("aigc-render")
@@ -83,6 +126,13 @@ class RenderWorker(LoopWorker):
         self._compare: CompareRequest | None = None
         self._compare_steps: Iterator[None] | None = None
         self._want_directions = False
+        self._map: MapRequest | None = None
+        self._map_cancel = False  # the map build under way stops at its next phase
+        self._map_point: MapPointRequest | None = None
+        self._map_locate: MapPointRequest | None = None
+        self._map_save: tuple[Path, int, tuple[tuple[float, float], ...]] | None = None
+        self._latent_map: LatentMap | None = None
+        self._map_limit = 0
         self._explorer: Explorer | None = None
         self._info: ModelInfo | None = None
         # counters (read from the GUI thread; ints are updated under the condition's lock)
@@ -98,6 +148,7 @@ class RenderWorker(LoopWorker):
         with self._cond:
             self._load = Path(path)
             self._compare = None
+            self._map = self._map_point = self._map_locate = self._map_save = None
             self._compare_steps = None
             self._cond.notify_all()
 
@@ -129,6 +180,30 @@ class RenderWorker(LoopWorker):
             self._want_directions = True
             self._cond.notify_all()
 
+    def submit_map(self, request: MapRequest) -> None:
+        """Build the latent map of the loaded model; a build under way stops (latest wins)."""
+        with self._cond:
+            self._map, self._map_cancel = request, True
+            self._cond.notify_all()
+
+    def cancel_map(self) -> None:
+        """Drop the waiting map build and stop the one under way at its next phase."""
+        with self._cond:
+            self._map, self._map_cancel = None, True
+
+    def submit_map_point(self, request: MapPointRequest) -> None:
+        """Decode a map point (a drag sends many: only the newest is decoded)."""
+        slot = "_map_locate" if request.path is not None else "_map_point"
+        with self._cond:
+            setattr(self, slot, request)
+            self._cond.notify_all()
+
+    def save_map(self, path: Path, grid: int, markers: tuple[tuple[float, float], ...]) -> None:
+        """Write the map PNG ``aigc-studio map`` writes, with provenance, to ``path``."""
+        with self._cond:
+            self._map_save = (Path(path), grid, markers)
+            self._cond.notify_all()
+
     def pending(self) -> int:
         """Jobs waiting (for tests and the status line)."""
         with self._cond:
@@ -149,6 +224,13 @@ class RenderWorker(LoopWorker):
         if self._want_directions:
             self._want_directions = False
             return ("directions", None)
+        for slot in ("_map_point", "_map_locate", "_map_save", "_map"):
+            if getattr(self, slot) is not None:
+                job = (slot.removeprefix("_"), getattr(self, slot))
+                setattr(self, slot, None)
+                if slot == "_map":
+                    self._map_cancel = False
+                return job
         if self._compare is not None:
             request, self._compare = self._compare, None
             self._compare_steps = self._compare_iter(request)
@@ -168,6 +250,8 @@ class RenderWorker(LoopWorker):
             self._do_directions()
         elif kind == "compare":
             self._do_compare_step(payload)
+        elif kind.startswith("map"):
+            self._do_map_job(kind, payload)
 
     def _do_load(self, path: Path) -> None:
         try:
@@ -177,10 +261,10 @@ class RenderWorker(LoopWorker):
             model = load_model(path)
             info = model_info(path, model)
         except Exception as exc:
-            self._explorer, self._info = None, None
+            self._explorer, self._info, self._latent_map = None, None, None
             self.load_failed.emit(user_message(exc))
             return
-        self._explorer, self._info = Explorer(model), info
+        self._explorer, self._info, self._latent_map = Explorer(model), info, None
         self.model_loaded.emit(info)
 
     def _do_render(self, request: RenderRequest) -> None:
@@ -266,6 +350,67 @@ class RenderWorker(LoopWorker):
             message = f"{len(problems)} epoch file(s) could not be used. {problems[0]}"
         self.compare_finished.emit(request.serial, rows, message)
 
+    def _do_map_job(self, kind: str, payload: Any) -> None:
+        """The latent-map jobs: build, decode a point, locate a dropped image, save the PNG."""
+        if kind == "map":
+            self._do_map_build(payload)
+            return
+        lmap = self._latent_map
+        try:
+            if lmap is None:
+                raise RuntimeError("The map is not built yet; wait for it, then try again.")
+            if kind == "map_point":
+                image = lmap.decode_point(payload.x, payload.y)
+                self.map_point_ready.emit(payload.serial, payload.x, payload.y, image)
+            elif kind == "map_locate":
+                from aigc_studio.engine.inference import reconstruct
+
+                x, y = lmap.locate_file(payload.path)
+                done, failed = reconstruct(lmap.model, [payload.path])
+                if failed:
+                    raise RuntimeError(failed[0][1])
+                self.map_located.emit(payload.serial, x, y, done[0])
+            else:
+                from aigc_studio.engine.latent_map import render_map_png
+                from aigc_studio.engine.provenance import for_model
+
+                path, grid, markers = payload
+                stamp = for_model(lmap.model, kind="latent-map", grid=grid, limit=self._map_limit)
+                self.map_saved.emit(render_map_png(lmap, path, grid, markers, stamp))
+        except Exception as exc:
+            self.map_job_failed.emit(user_message(exc))
+
+    def _do_map_build(self, request: MapRequest) -> None:
+        """Encode, then decode the grid; a cancel or a newer build stops between the two."""
+        explorer = self._explorer
+        if explorer is None:
+            self.map_failed.emit(request.serial, "Open a model that encodes images first.")
+            return
+        from aigc_studio.core.grid import make_grid
+        from aigc_studio.engine.latent_map import build_latent_map
+
+        try:
+            self.map_progress.emit(request.serial, f"Encoding up to {request.limit} images of "
+                                   f"{Path(str(explorer.model.config.dataset)).name}…")
+            lmap = build_latent_map(explorer.model, limit=request.limit)
+            if self._map_cancel:
+                self.map_failed.emit(request.serial, "")
+                return
+            self.map_progress.emit(request.serial, f"Decoding the {request.grid} × "
+                                   f"{request.grid} grid…")
+            manifold = make_grid(lmap.decoded_grid(request.grid), ncols=request.grid, pad=0)
+        except Exception as exc:
+            self.map_failed.emit(request.serial, user_message(exc))
+            return
+        if self._map_cancel:
+            self.map_failed.emit(request.serial, "")
+            return
+        self._latent_map, self._map_limit = lmap, request.limit
+        self.map_ready.emit(request.serial, MapResult(
+            lmap.coords, lmap.labels, lmap.class_names, lmap.extent, lmap.axis_names, lmap.note,
+            lmap.dataset, request.grid, np.ascontiguousarray(manifold), lmap.thumbnails))
+
     def _release(self) -> None:
         self._explorer = None
+        self._latent_map = None
         self._compare_steps = None
