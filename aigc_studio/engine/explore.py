@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,6 +35,9 @@ class RenderRequest:
     pca: tuple[tuple[int, float], ...] = ()
     serial: int = 0  # increases with every request; lets a worker drop stale ones
     class_index: int | None = None  # the class a conditional model draws (None: its choice)
+    # the family's sampling options as (name, value) pairs (a diffusion model's sampler,
+    # steps, guidance); hashable, so a request stays a frozen value
+    sampler: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -62,10 +66,13 @@ class Explorer:
                     z += value * torch.from_numpy(directions[index])
         return z
 
-    def render(self, request: RenderRequest) -> np.ndarray:
-        """One image (count 1) or a grid, as uint8 (H, W, 3)."""
+    def render(self, request: RenderRequest, **hooks: Any) -> np.ndarray:
+        """One image (count 1) or a grid, as uint8 (H, W, 3); ``hooks`` are ``on_step`` and
+        ``cancel`` (see :func:`~aigc_studio.engine.inference.decode`), so a long sampler run
+        reports progress and gives way to a newer request."""
         images = decode(self.model, self.latents(request),
-                        class_labels(self.model, request.class_index, request.count))
+                        class_labels(self.model, request.class_index, request.count),
+                        **dict(request.sampler), **hooks)
         return images[0] if request.count == 1 else make_grid(images)
 
     def directions(self, k: int = 8, samples: int = 2000, seed: int = 0
@@ -85,12 +92,13 @@ class Explorer:
         return self._directions, self._scales
 
     def interpolation(self, seed_a: int, seed_b: int, steps: int, *, spherical: bool = True,
-                      class_index: int | str | None = None) -> np.ndarray:
+                      class_index: int | str | None = None, **options: Any) -> np.ndarray:
         """Frames walking from seed A to seed B: uint8 (steps, H, W, 3), all of one class when
-        a conditional model is given one."""
+        a conditional model is given one; ``options`` as for
+        :func:`~aigc_studio.engine.inference.decode` (sampler settings, progress, cancel)."""
         a, b = seed_vector(seed_a, self.latent_dim), seed_vector(seed_b, self.latent_dim)
         return decode(self.model, path(a, b, steps, spherical=spherical),
-                      class_labels(self.model, class_index, steps))
+                      class_labels(self.model, class_index, steps), **options)
 
 
 def compare_epochs(run_dir: Path, seed: int = 0, count: int = 8
