@@ -46,13 +46,14 @@ from aigc_studio.gui.threading import Outcome, TaskRunner
 from aigc_studio.gui.training_session import TrainingSession, TrainingWorker
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.dialogs import GanHelpDialog, about_html
-from aigc_studio.gui.widgets.plots import TrainingPlots
+from aigc_studio.gui.widgets.plots import TrainingPlots, lr_change_text
 from aigc_studio.gui.widgets.sample_view import SampleView
 from aigc_studio.gui.window import drops
+from aigc_studio.gui.window.external import STOPPED, ExternalRun
 from aigc_studio.gui.window.follow import RunFollower
 from aigc_studio.gui.window.settings import restore_geometry, save_geometry
 from aigc_studio.gui.window.status import StatusBar
-from aigc_studio.gui.window.torch_loader import load_torch, warm_imports
+from aigc_studio.gui.window.torch_loader import gpu_count, load_torch, warm_imports
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class MainWindow(QMainWindow):
         self.settings = settings if settings is not None else QSettings()
         self.runs_root = Path(runs_root) if runs_root else run_store.default_runs_root()
         self.session: TrainingSession | None = None
+        self.external: ExternalRun | None = None  # a run training in separate processes
         self.current_run: Path | None = None
         self.run_info: RunStarted | None = None
         self.is_ready = False
@@ -186,6 +188,13 @@ class MainWindow(QMainWindow):
         self.panel.stop_clicked.connect(self.stop_training)
         self.panel.apply_lr_clicked.connect(self.apply_learning_rates)
         self.panel.model.currentIndexChanged.connect(self._on_panel_model_changed)
+        self.panel.options_changed.connect(self._on_panel_model_changed)
+        self.panel.command_copied.connect(
+            lambda text: self.show_message("Copied to the clipboard: " + text, "info"))
+        self.panel.preset_applied.connect(
+            lambda name: self.show_message(f"Preset {name!r} is in the form.", "info"))
+        self.panel.preset_saved.connect(
+            lambda path: self.show_message(f"Preset saved to {path}.", "info"))
         self.runs = self.side_panels["runs"]
         self.runs.open_requested.connect(self.open_run)
         self.runs.resume_requested.connect(self.resume_run)
@@ -343,6 +352,7 @@ class MainWindow(QMainWindow):
         self.devices = devices
         self.torch_version = version
         self.panel.set_devices(devices)
+        self.panel.set_process_limit(gpu_count())
         found = [d for d in devices if d not in ("auto", "cpu")]
         self.device_label.setText(f"Device: {found[0] if found else 'cpu'}")
         self.device_note = "GPU found: " + ", ".join(found) if found else "No GPU found: CPU."
@@ -371,7 +381,11 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ training -----------
     def is_training(self) -> bool:
-        """True while a training thread runs."""
+        """True while a run trains: in this window's thread, or as separate processes."""
+        return self._trains_here() or self.external is not None
+
+    def _trains_here(self) -> bool:
+        """True while a training thread of this window runs."""
         return self.session is not None and self.session.is_running()
 
     def start_training(self, config: TrainConfig | None = None) -> bool:
@@ -390,7 +404,10 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc), "error")
             return False
         self.panel.show_error("")
+        nproc = self.panel.processes_value()
         self.panel.set_config(cfg)  # the form shows exactly what trains
+        if nproc > 1:
+            return self._start_external(cfg, nproc)
         self.banner.hide()
         self.follower.stop()
         self.step_label.setText("")
@@ -458,9 +475,70 @@ class MainWindow(QMainWindow):
         self._set_state_text("Preparing data…")
         session.start()
 
+    def _start_external(self, cfg: TrainConfig, nproc: int) -> bool:
+        """Train ``cfg`` as ``nproc`` processes (``aigc-studio train --nproc N``) and follow
+        the run folder the job writes."""
+        self.banner.hide()
+        self.follower.stop()
+        self.plots.clear()
+        self.samples.clear()
+        self.plots.set_model(cfg.model, cfg.extras)
+        self.current_run = None
+        job = ExternalRun(cfg, nproc, self.runs_root, self)
+        job.run_found.connect(self._on_external_run_found)
+        job.finished.connect(self._on_external_done)
+        self.external = job
+        self._stopping = False
+        self._paused = False
+        self.last_end = None
+        self.panel.external = True
+        self.panel.set_training(True)
+        self.runs.set_busy(True)
+        self.status.busy()
+        self.run_header.setText(f"Starting {nproc} training processes for "
+                                f"{family_title(cfg.model)}…")
+        self._set_state_text(f"Starting {nproc} processes (torch.distributed)…")
+        job.start()
+        return True
+
+    def _on_external_run_found(self, run_dir: Path) -> None:
+        if self.external is None:
+            return
+        self._show_run(run_dir, follow=True)
+        self._set_state_text(f"Training in {self.external.nproc} processes · followed live")
+        self.runs.refresh()
+
+    def _on_external_done(self, code: int, text: str) -> None:
+        job, self.external = self.external, None
+        if job is None:
+            return
+        job.deleteLater()
+        self._stopping = False
+        self.panel.set_training(False)
+        self.panel.external = False
+        self.panel.set_ready(self.is_ready)
+        self.runs.set_busy(False)
+        self.status.reset()
+        run_dir = job.run_dir
+        if run_dir is not None:
+            self.follower.poll()  # the last records and grid
+        if code == 0:
+            self._set_state_text("Finished: all processes done")
+        elif code == STOPPED:
+            self._set_state_text("Stopped: checkpoint saved, resume it from the Runs tab")
+        else:
+            self._set_state_text("Training stopped by an error")
+            self.show_message(text, "error")
+        self.runs.refresh()
+        if run_dir is not None:
+            self.runs.select(run_dir)
+        self.training_done.emit(None)
+        if self._close_pending:
+            self.close()
+
     def toggle_pause(self) -> None:
         """Pause or resume the running run (Space)."""
-        if not self.is_training() or self._stopping or self.session is None:
+        if not self._trains_here() or self._stopping or self.session is None:
             return
         if self._paused:
             self.session.resume()
@@ -476,7 +554,19 @@ class MainWindow(QMainWindow):
 
     def stop_training(self) -> None:
         """Stop after the current step; the engine writes a checkpoint."""
-        if not self.is_training() or self.session is None:
+        if self.external is not None:
+            if self._stopping:
+                self.external.kill()  # a second Stop: the last complete checkpoint stays
+                return
+            self._stopping = True
+            self.external.stop()
+            self.panel.set_training(True, stopping=True)
+            self.panel.stop_button.setEnabled(True)
+            self.panel.stop_button.setText("Stop now")
+            self._set_state_text("Stopping: every process finishes its step, then the "
+                                 "checkpoint is saved…")
+            return
+        if not self._trains_here() or self.session is None:
             return
         self._stopping = True
         self._paused = False
@@ -486,13 +576,15 @@ class MainWindow(QMainWindow):
 
     def apply_learning_rates(self, lr_g: float, lr_d: float) -> None:
         """Send new learning rates to the running trainer."""
-        if not self.is_training() or self.session is None:
+        if not self._trains_here() or self.session is None:
             return
         family = self.panel.family()
         two = family is not None and family.uses_lr_d
         self.session.control.set_learning_rates(lr_g=lr_g, lr_d=lr_d if two else None)
+        rates = {"lr_g": lr_g, **({"lr_d": lr_d} if two else {})}
+        self.plots.mark_step(self._last_step + 1, lr_change_text(rates))
         text = f"Learning rate G {lr_g:g}" + (f", D {lr_d:g}" if two else "")
-        self.show_message(text + " from the next step on.", "info")
+        self.show_message(text + " from the next step on (this run only).", "info")
 
     def _on_run_started(self, info: RunStarted) -> None:
         self.run_info = info
@@ -604,10 +696,12 @@ class MainWindow(QMainWindow):
     def open_run(self, run_dir: Path, *, follow: bool = True) -> bool:
         """Show a run folder's plots (every step and epoch metric), grids and settings; follow
         it while another process writes it."""
-        run_dir = Path(run_dir)
         if self.is_training():
             self.show_message("Stop training before opening another run.", "warning")
             return False
+        return self._show_run(Path(run_dir), follow=follow)
+
+    def _show_run(self, run_dir: Path, *, follow: bool) -> bool:
         if not run_dir.is_dir():
             self.show_message(f"{run_dir} is not a folder.", "error")
             return False
@@ -660,7 +754,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _on_followed_records(self, records: list[dict[str, Any]]) -> None:
-        if self.is_training() or self.current_run != self.follower.run_dir:
+        if self._trains_here() or self.current_run != self.follower.run_dir:
             self.follower.stop()
             return
         self.plots.add_records(records)
@@ -668,14 +762,15 @@ class MainWindow(QMainWindow):
         self.step_label.setText(f"step {self._last_step:,}")
 
     def _on_followed_progress(self, info: RunInfo) -> None:
-        if self.is_training() or self.current_run != self.follower.run_dir:
+        if self._trains_here() or self.current_run != self.follower.run_dir:
             self.follower.stop()
             return
         self.status.show_epochs(info.epochs_done, info.epochs_planned)
 
     def _on_followed_status(self, text: str) -> None:
         """Following a run: who writes it, or that its writer died (interrupted)."""
-        if not self.is_training() and self.current_run == self.follower.run_dir:
+        if self.external is None and not self._trains_here() and \
+                self.current_run == self.follower.run_dir:
             self._set_state_text(text)
 
     def _resume_selected(self) -> None:
@@ -747,7 +842,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ misc UI -----------
     def _on_panel_model_changed(self, *_: object) -> None:
         if not self.is_training() and self.current_run is None:
-            self.plots.set_model(self.panel.model.currentData())
+            self.plots.set_model(self.panel.model.currentData(), self.panel.options.values())
 
     def _show_latest_epoch(self) -> None:
         epochs = self.samples.epochs()
@@ -795,12 +890,14 @@ class MainWindow(QMainWindow):
         (asking which when several do, e.g. a folder of images: reconstruct or train)."""
         if not paths:
             return
-        where = drops.route(paths)
+        where = drops.route(paths, roots=[self.runs_root])
         if where.open is not None:
             if where.open.is_dir():
                 self.open_run(where.open)
             else:
                 self.open_checkpoint(where.open)
+        elif where.source is not None:
+            self.open_image_source(where.source)
         elif where.refused:
             self.show_message(where.refused, "warning")
         elif len(where.panels) == 1:
@@ -848,6 +945,35 @@ class MainWindow(QMainWindow):
     def reconstruct_paths(self, paths: list[Path]) -> None:
         """Send images or folders to the panel that reconstructs them."""
         self.deliver("reconstruct", paths)
+
+    def open_image_source(self, source: drops.ImageSource) -> None:
+        """Reopen what made a generated image: its run in the explorer at the image's epoch,
+        seed, grid size and class; for a run that is gone, show what the image records."""
+        stamp, image = source.provenance, source.image
+        if source.run is None or source.weights is None:
+            from aigc_studio.gui.panels.runs.provenance_view import ProvenanceDialog
+
+            self.provenance_view = ProvenanceDialog(
+                image, stamp, [self.runs_root, image.absolute().parent], self)
+            self.provenance_view.show()
+            self.show_message(f"The run that made {image.name} is not here: what the image "
+                              "records is shown.", "info")
+            return
+        if not self.is_training():
+            self.open_run(source.run, follow=False)
+        panel = self.show_panel("explore", source.weights)
+        if self.current_run == source.run:  # switching tabs keeps the image's epoch
+            self._panel_sigs["explore"] = self._model_signature()
+        if source.seed is not None:
+            panel.set_seed(source.seed)
+        with contextlib.suppress(ValueError):  # the explorer draws square grids only
+            panel.set_count(source.count)
+        if stamp.class_index is not None and hasattr(panel, "set_class_index"):
+            panel.model_loaded.connect(lambda *_: panel.set_class_index(stamp.class_index),
+                                       Qt.ConnectionType.SingleShotConnection)
+        epoch = f"epoch {stamp.epoch}, " if stamp.epoch else ""
+        self.show_message(f"Reopened {source.run.name} at {epoch}seed {source.seed} from "
+                          f"{image.name}.", "info")
 
     # ------------------------------------------------------------------ hosted panels -------
     @property
@@ -980,6 +1106,10 @@ class MainWindow(QMainWindow):
         if self.session is not None and self.session.is_running():
             self.session.stop()
             self.session.wait(timeout_ms)
+        if self.external is not None:
+            self.external.stop()  # the ranks save their checkpoint, then the launcher ends
+            if not self.external.wait(timeout_ms):
+                self.external.kill()
         self._loader.join(timeout_ms)
         self._warmer.join(timeout_ms)
         self.panel.wait_for_preview()
