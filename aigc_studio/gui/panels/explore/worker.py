@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,9 @@ import numpy as np
 from PySide6.QtCore import Signal
 
 from aigc_studio.engine import runs
+from aigc_studio.errors import Cancelled
 from aigc_studio.gui.model_info import ModelInfo, model_info
+from aigc_studio.gui.panels.explore.sampling import TrajectoryRequest, sampling_info
 from aigc_studio.gui.threading import LoopWorker, user_message
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
@@ -48,6 +50,8 @@ class FramesRequest:
     steps: int
     spherical: bool = True
     serial: int = 0
+    class_index: int | None = None  # every frame of this class (a conditional model)
+    sampler: tuple[tuple[str, Any], ...] = ()  # the family's sampling options, as in a render
 
 
 @dataclass(frozen=True)
@@ -110,6 +114,9 @@ class RenderWorker(LoopWorker):
     directions_ready = Signal(object, object)  # float32 (k, latent_dim) unit rows, (k,) stds
     compare_row = Signal(int, int, object)  # serial, epoch, uint8 (H, W*count, 3)
     compare_finished = Signal(int, int, str)  # serial, rows, message ("" when all went well)
+    sampling_ready = Signal(object)  # SamplingInfo, just before model_loaded
+    progress = Signal(str, int, int, int)  # job kind, serial, step, steps (a sampler's steps)
+    trajectory_ready = Signal(int, object)  # serial, uint8 (steps + 1, H, W, 3)
     map_progress = Signal(int, str)  # serial, what the map build is doing now
     map_ready = Signal(int, object)  # serial, MapResult
     map_failed = Signal(int, str)  # serial, message ("" when cancelled)
@@ -125,6 +132,7 @@ class RenderWorker(LoopWorker):
         self._frames: FramesRequest | None = None
         self._compare: CompareRequest | None = None
         self._compare_steps: Iterator[None] | None = None
+        self._trajectory: TrajectoryRequest | None = None
         self._want_directions = False
         self._map: MapRequest | None = None
         self._map_cancel = False  # the map build under way stops at its next phase
@@ -140,6 +148,7 @@ class RenderWorker(LoopWorker):
         self.rendered_count = 0
         self.dropped_count = 0
         self.frames_rendered = 0
+        self.cancelled_count = 0  # sampler runs stopped for a newer request
         self.last_render_ms = 0.0
 
     # --- GUI-thread side -------------------------------------------------------------------
@@ -149,6 +158,7 @@ class RenderWorker(LoopWorker):
             self._load = Path(path)
             self._compare = None
             self._map = self._map_point = self._map_locate = self._map_save = None
+            self._trajectory = None
             self._compare_steps = None
             self._cond.notify_all()
 
@@ -165,6 +175,12 @@ class RenderWorker(LoopWorker):
         """Queue an interpolation walk (latest wins)."""
         with self._cond:
             self._frames = request
+            self._cond.notify_all()
+
+    def submit_trajectory(self, request: TrajectoryRequest) -> None:
+        """Queue a denoising path (latest wins; a running one is cancelled)."""
+        with self._cond:
+            self._trajectory = request
             self._cond.notify_all()
 
     def submit_compare(self, request: CompareRequest) -> None:
@@ -208,7 +224,8 @@ class RenderWorker(LoopWorker):
         """Jobs waiting (for tests and the status line)."""
         with self._cond:
             return sum(x is not None for x in (self._load, self._render, self._frames,
-                                               self._compare, self._compare_steps))
+                                               self._trajectory, self._compare,
+                                               self._compare_steps))
 
     # --- worker-thread side ----------------------------------------------------------------
     def _next_job(self) -> Any:
@@ -220,6 +237,9 @@ class RenderWorker(LoopWorker):
             return job
         if self._frames is not None:
             job, self._frames = ("frames", self._frames), None
+            return job
+        if self._trajectory is not None:
+            job, self._trajectory = ("trajectory", self._trajectory), None
             return job
         if self._want_directions:
             self._want_directions = False
@@ -246,6 +266,8 @@ class RenderWorker(LoopWorker):
             self._do_render(payload)
         elif kind == "frames":
             self._do_frames(payload)
+        elif kind == "trajectory":
+            self._do_trajectory(payload)
         elif kind == "directions":
             self._do_directions()
         elif kind == "compare":
@@ -260,11 +282,13 @@ class RenderWorker(LoopWorker):
 
             model = load_model(path)
             info = model_info(path, model)
+            sampling = sampling_info(path, model)
         except Exception as exc:
             self._explorer, self._info, self._latent_map = None, None, None
             self.load_failed.emit(user_message(exc))
             return
         self._explorer, self._info, self._latent_map = Explorer(model), info, None
+        self.sampling_ready.emit(sampling)
         self.model_loaded.emit(info)
 
     def _do_render(self, request: RenderRequest) -> None:
@@ -274,7 +298,10 @@ class RenderWorker(LoopWorker):
             return
         start = time.perf_counter()
         try:
-            image = np.ascontiguousarray(self._explorer.render(request))
+            image = np.ascontiguousarray(self._explorer.render(
+                request, **self._hooks("render", request.serial, lambda: self._render)))
+        except Cancelled:
+            return
         except Exception as exc:
             self.render_failed.emit(request.serial, user_message(exc))
             return
@@ -287,14 +314,51 @@ class RenderWorker(LoopWorker):
         if self._explorer is None:
             return
         try:
-            frames = self._explorer.interpolation(request.seed_a, request.seed_b,
-                                                  max(2, request.steps),
-                                                  spherical=request.spherical)
+            frames = self._explorer.interpolation(
+                request.seed_a, request.seed_b, max(2, request.steps),
+                spherical=request.spherical, class_index=request.class_index,
+                **dict(request.sampler),
+                **self._hooks("frames", request.serial, lambda: self._frames))
+        except Cancelled:
+            return
         except Exception as exc:
             self.render_failed.emit(request.serial, user_message(exc))
             return
         self.frames_rendered += 1
         self.frames_ready.emit(request.serial, np.ascontiguousarray(frames))
+
+    def _do_trajectory(self, request: TrajectoryRequest) -> None:
+        if self._explorer is None:
+            return
+        from aigc_studio.engine.inference import trajectory
+
+        try:
+            frames = trajectory(self._explorer.model, request.seed, request.class_index,
+                                points=request.steps + 1, **dict(request.sampler),
+                                **self._hooks("trajectory", request.serial,
+                                              lambda: self._trajectory))
+        except Cancelled:
+            return
+        except Exception as exc:
+            self.render_failed.emit(request.serial, user_message(exc))
+            return
+        self.trajectory_ready.emit(request.serial, np.ascontiguousarray(frames))
+
+    def _hooks(self, kind: str, serial: int, waiting: Callable[[], object]
+               ) -> dict[str, Callable[..., Any]]:
+        """``on_step`` / ``cancel`` for a sampler run: progress goes out as a signal, and a
+        newer job of the same kind (``waiting()`` not None), a new model or a stop cancels."""
+        def cancel() -> bool:
+            if waiting() is None and self._load is None and not self._stopping:
+                return False
+            with self._cond:
+                self.cancelled_count += 1
+            return True
+
+        def on_step(step: int, steps: int) -> None:
+            self.progress.emit(kind, serial, step, steps)
+
+        return {"on_step": on_step, "cancel": cancel}
 
     def _do_directions(self) -> None:
         explorer = self._explorer
