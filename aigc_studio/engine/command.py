@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import shlex
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,14 @@ from aigc_studio.engine.config import ConfigError, TrainConfig
 PROGRAM = "aigc-studio"
 # TrainConfig fields with no flag of their own name (written specially below)
 _SPECIAL = frozenset({"model", "fast", "tensorboard", "extras", "lr_g", "lr_d"})
+
+
+def self_program() -> list[str]:
+    """How this installation runs its own CLI in a new process: the bundle's executable (a
+    frozen app takes the same arguments), else this Python with ``-m aigc_studio``."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable]
+    return [sys.executable, "-m", "aigc_studio"]
 
 
 def flag(name: str) -> str:

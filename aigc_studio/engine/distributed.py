@@ -45,6 +45,7 @@ from torch import nn
 
 from aigc_studio.core.signals import handling_stop_signals
 from aigc_studio.engine.callbacks import RunStarted, TrainingCallback
+from aigc_studio.engine.command import self_program
 from aigc_studio.errors import AigcError, DataError
 
 ENV_TIMEOUT = "AIGC_DIST_TIMEOUT"  # seconds a group start or a collective may wait
@@ -352,7 +353,7 @@ def launch(args: Sequence[str], nproc: int, *, port: int = 0,
     failed: then the others are ended and one sentence names the rank and how to resume.
     ``program`` replaces ``python -m aigc_studio`` (tests run the CLI through a wrapper).
     """
-    program = list(program) if program else [sys.executable, "-m", "aigc_studio"]
+    program = list(program) if program else self_program()
     stream = stream if stream is not None else sys.stderr
     port = port or free_port()
     with tempfile.TemporaryDirectory(prefix="aigc-launch-") as tmp:

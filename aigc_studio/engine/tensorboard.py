@@ -10,6 +10,7 @@ the final metrics as ``final/NAME``. One set of helpers serves the export and th
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import logging
 import re
 from collections.abc import Callable
@@ -39,6 +40,11 @@ log = logging.getLogger(__name__)
 INSTALL = "pip install tensorboard"
 LIVE_FOLDER = "tensorboard"  # RUN/tensorboard/ for train --tensorboard
 _EPOCH_FILE = re.compile(r"epoch_(\d{4,})\.png")
+
+
+def available() -> bool:
+    """Whether the optional package is installed (checked without importing it or torch)."""
+    return importlib.util.find_spec("tensorboard") is not None
 
 
 def writer_class() -> type[SummaryWriter]:

@@ -88,6 +88,9 @@ class OptionSpec:
     choices: tuple[Any, ...] = ()
     low: float | None = None
     high: float | None = None
+    # applies only when each named option has one of the listed values, e.g.
+    # (("loss", ("wgan-gp",)),): the form hides it otherwise; empty: always applies
+    only_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
 
     @property
     def flag(self) -> str:
@@ -141,10 +144,11 @@ class ModelFamily:
         spec = self.option(name)
         return extras.get(name, spec.default if spec else None)
 
-    def records(self, metric: MetricSpec, extras: Mapping[str, Any]) -> bool:
-        """True when a run with these settings records ``metric`` (its ``only_when`` holds)."""
+    def records(self, spec: MetricSpec | OptionSpec, extras: Mapping[str, Any]) -> bool:
+        """True when a run with these settings records the metric, or uses the option (its
+        ``only_when`` holds)."""
         return all(self.option_value(extras, name) in allowed
-                   for name, allowed in metric.only_when)
+                   for name, allowed in spec.only_when)
 
     def step_metric_names(self, config: Any) -> tuple[str, ...]:
         """The per-step metrics a run of ``config`` records, in the order its step returns

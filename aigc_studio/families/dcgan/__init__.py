@@ -88,7 +88,8 @@ FAMILY = ModelFamily(
     options=(
         OptionSpec("loss", str, "bce", "Loss", LOSS_HELP, choices=LOSSES),
         OptionSpec("n_critic", int, 5, "Critic steps",
-                   "critic (D) updates per generator update, WGAN-GP only", low=1, high=100),
+                   "critic (D) updates per generator update, WGAN-GP only", low=1, high=100,
+                   only_when=_CRITIC_LOSSES),
         OptionSpec("conditional", bool, False, "Class-conditional",
                    "condition G and D on the class label (a data set with classes: digits, "
                    "MNIST, Fashion-MNIST, CIFAR-10, or a folder of class sub-folders)"),

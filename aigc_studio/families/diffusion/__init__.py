@@ -15,6 +15,8 @@ from aigc_studio.families.base import (
     PlotSpec,
 )
 
+_CONDITIONAL = (("conditional", (True,)),)  # guidance needs a class-conditional UNet
+
 FAMILY = ModelFamily(
     name="diffusion",
     title="Diffusion model",
@@ -47,10 +49,10 @@ FAMILY = ModelFamily(
                    low=0.0, high=0.99999),
         OptionSpec("label_dropout", float, 0.1, "Label dropout",
                    "share of training images shown without their class (for guidance)",
-                   low=0.0, high=1.0),
+                   low=0.0, high=1.0, only_when=_CONDITIONAL),
         OptionSpec("guidance", float, 2.0, "Guidance",
                    "default classifier-free guidance scale for sampling (1: none)",
-                   low=0.0, high=50.0),
+                   low=0.0, high=50.0, only_when=_CONDITIONAL),
         OptionSpec("sampler", str, "dpm++", "Sampler", "default sampler",
                    choices=("dpm++", "ddim")),
         OptionSpec("sample_steps", int, 20, "Sampling steps",

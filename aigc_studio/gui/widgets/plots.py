@@ -159,6 +159,14 @@ def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     return plot
 
 
+def lr_change_text(rates: Mapping[str, Any]) -> str:
+    """'LR 0.0001' or 'LR G 0.0001, D 0.0004': a learning-rate change as the plot marks it."""
+    parts = [f"{'G ' if 'lr_d' in rates else ''}{rates['lr_g']:g}"] if "lr_g" in rates else []
+    if "lr_d" in rates:
+        parts.append(f"D {rates['lr_d']:g}")
+    return "LR " + ", ".join(parts)
+
+
 class TrainingPlots(QWidget):
     """One plot per ``PlotSpec`` of the model family (step axis), an epoch-axis plot once
     per-epoch metrics arrive, and a smoothing slider."""
@@ -178,6 +186,8 @@ class TrainingPlots(QWidget):
         self._baselines: dict[str, dict[str, float]] = {}
         self._baseline_lines: dict[str, tuple[str, dict[str, float], list[Any]]] = {}
         self._curve_plot: dict[str, str] = {}  # metric name -> plot key it is drawn in
+        self._markers: list[tuple[float, str]] = []  # (step, text): a live learning-rate change
+        self._marker_items: list[tuple[str, Any]] = []  # (plot key, pyqtgraph item)
         self.raw_curves: dict[str, pg.PlotDataItem] = {}
         self.smooth_curves: dict[str, pg.PlotDataItem] = {}
         self._placeholder = QLabel("Loading plots…")
@@ -376,6 +386,7 @@ class TrainingPlots(QWidget):
                      if k == key and self._series_shown(n)]
             plot.setTitle(_keyed_title(self._plot_specs[key].title, shown), size="10pt")
         self._draw_baselines()
+        self._draw_markers()
         self._refresh_visibility()
 
     def _draw_baselines(self) -> None:
@@ -411,6 +422,37 @@ class TrainingPlots(QWidget):
                 items.append(item)
             self._baseline_lines[base] = (key, dict(values), items)
 
+    def mark_step(self, step: float, text: str) -> None:
+        """A dotted vertical line on the first step plot (the loss): something changed here."""
+        self._markers.append((float(step), text))
+        self._draw_markers()
+
+    def markers(self) -> list[tuple[float, str]]:
+        """The marks shown, as (step, text)."""
+        return list(self._markers)
+
+    def _draw_markers(self) -> None:
+        if not self._built:
+            return
+        import pyqtgraph as pg
+
+        for key, item in self._marker_items:
+            if key in self.plots:
+                self.plots[key].removeItem(item)
+        self._marker_items.clear()
+        key = next((p.key for p in self._wanted_specs() if p.axis == "step"), None)
+        plot = self.plots.get(key or "")
+        if plot is None:
+            return
+        for step, text in self._markers:
+            item = pg.InfiniteLine(
+                pos=step, angle=90, pen=pg.mkPen("#9aa0a6", width=1, style=Qt.PenStyle.DotLine),
+                label=text, labelOpts={"position": 0.95, "color": "#9aa0a6",
+                                       "anchors": [(0, 0), (0, 0)]})
+            item.setToolTip(f"Step {step:,.0f}: {text}")
+            plot.addItem(item)
+            self._marker_items.append((key, item))
+
     def baselines(self) -> dict[str, dict[str, float]]:
         """The baselines drawn per score, e.g. {"fld": {"real": 6.1, "noise": 851.5}}."""
         return {k: dict(v) for k, v in self._baselines.items()}
@@ -429,6 +471,7 @@ class TrainingPlots(QWidget):
                     self.plots[key].removeItem(item)
         self._baselines.clear()
         self._baseline_lines.clear()
+        self._markers.clear()
         self._sync()
         self.redraw()
         for key, plot in self.plots.items():
@@ -455,6 +498,9 @@ class TrainingPlots(QWidget):
             elif kind == "epoch":
                 x = rec.get("epoch")
             else:
+                if rec.get("event") == "lr_change" and isinstance(rec.get("step"), int):
+                    self._markers.append((float(rec["step"]), lr_change_text(rec)))
+                    baselines_changed = True  # redraw the marks with the plots
                 continue
             if x is None:
                 continue

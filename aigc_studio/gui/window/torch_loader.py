@@ -29,6 +29,13 @@ def load_torch() -> tuple[list[str], str]:
     return devices, str(torch.__version__)
 
 
+def gpu_count() -> int:
+    """CUDA GPUs on this computer (after :func:`load_torch`): one training process each."""
+    import torch
+
+    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+
+
 def warm_imports() -> None:
     """Import what the first training start would (``torch._dynamo``, ~2 s) in advance.
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QFrame,
     QGroupBox,
     QHBoxLayout,
+    QInputDialog,
     QLabel,
     QPushButton,
+    QScrollArea,
     QSpinBox,
     QVBoxLayout,
     QWidget,
@@ -24,6 +30,10 @@ from PySide6.QtWidgets import (
 from aigc_studio import families
 from aigc_studio.core.folder_preview import FolderPreview, preview_folder
 from aigc_studio.engine.config import ConfigError, TrainConfig
+from aigc_studio.engine.tensorboard import INSTALL as TENSORBOARD_INSTALL
+from aigc_studio.engine.tensorboard import available as tensorboard_available
+from aigc_studio.errors import AigcError
+from aigc_studio.gui.panels.training.options import OptionFields
 from aigc_studio.gui.threading import Outcome, TaskRunner
 from aigc_studio.gui.widgets.qimage import to_pixmap
 
@@ -45,7 +55,11 @@ FOLDER_ITEM = "Image folder…"
 SETTINGS_KEYS = (
     "model", "dataset", "epochs", "batch_size", "image_size", "latent_dim", "width",
     "lr_g", "lr_d", "beta1", "beta2", "device", "seed", "limit", "fast", "precision",
+    "eval_samples", "tensorboard",
 )
+# the form's fields a family's defaults may set (TrainConfig.defaults_for)
+FAMILY_DEFAULT_FIELDS = ("epochs", "batch_size", "latent_dim", "width", "lr_g", "lr_d",
+                         "beta1", "beta2", "eval_samples")
 PRECISION_LABELS = {"auto": "auto (fastest safe)", "fp32": "fp32", "bf16": "bf16 (mixed)",
                     "fp16": "fp16 (mixed, CUDA)"}
 
@@ -79,6 +93,10 @@ class TrainingPanel(QWidget):
     stop_clicked = Signal()
     apply_lr_clicked = Signal(float, float)  # lr_g, lr_d
     folder_chosen = Signal(object)  # Path
+    options_changed = Signal()  # a family option changed (the plots shown may change)
+    preset_applied = Signal(str)  # name
+    preset_saved = Signal(object)  # Path
+    command_copied = Signal(str)  # the command line now on the clipboard
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -87,6 +105,7 @@ class TrainingPanel(QWidget):
         self._preview_folder: Path | None = None
         self._last_index = 0
         self.training = False
+        self.external = False  # the run trains in separate processes (no pause, no live LR)
 
         # --- data ---
         self.dataset = QComboBox()
@@ -142,12 +161,15 @@ class TrainingPanel(QWidget):
                                 "generator starts from, or the code an image is squeezed into).")
         self.width = _spin(4, 1024, 64, "Feature maps of the first/last conv layer (ngf/ndf). "
                            "Smaller trains faster; larger can learn finer detail.", step=8)
+        self.options = OptionFields()
+        self.options.changed.connect(self._on_options_changed)
         model_box = QGroupBox("Model")
         model_form = QFormLayout(model_box)
         model_form.addRow("Model", self.model)
         model_form.addRow("Image size", self.image_size)
         model_form.addRow("Latent size", self.latent_dim)
         model_form.addRow("Width", self.width)
+        model_form.addRow(self.options)
 
         # --- training ---
         self.epochs = _spin(1, 100_000, 20, "How many passes over the data set.")
@@ -157,9 +179,9 @@ class TrainingPanel(QWidget):
                            "(the only one of a one-network model). Can be changed while training.")
         self.lr_d = _dspin(0.00001, 1.0, 2e-4, 5, 0.00005, "Adam learning rate of the "
                            "discriminator. Can be changed while training.")
-        self.apply_lr = QPushButton("Apply")
-        self.apply_lr.setToolTip("Use the new learning rates from the next step on (logged in "
-                                 "the run).")
+        self.apply_lr = QPushButton("Apply new learning rates")
+        self.apply_lr.setToolTip("Use the learning rates above from the next step on, for this "
+                                 "run only (logged in the run and marked on the loss plot).")
         self.apply_lr.setEnabled(False)
         self.apply_lr.clicked.connect(
             lambda: self.apply_lr_clicked.emit(self.lr_g.value(), self.lr_d.value())
@@ -185,9 +207,24 @@ class TrainingPanel(QWidget):
                                   "or AMX), fp16 with loss scaling on older GPUs, fp32 "
                                   "elsewhere. The run's header shows what was used.")
         self.fast.toggled.connect(self.precision.setEnabled)
-        lr_row = QHBoxLayout()
-        lr_row.addWidget(self.lr_g, 1)
-        lr_row.addWidget(self.apply_lr)
+        self.eval_samples = _spin(0, 100_000, 1000, "Images generated after every epoch to "
+                                  "score sample quality (Fréchet distance, precision, recall); "
+                                  "0 turns the score off.", step=250)
+        self.eval_samples.setSpecialValueText("off")
+        self.tensorboard = QCheckBox("Also write TensorBoard logs")
+        self.tensorboard.setToolTip("Write event files to the run's tensorboard/ folder as it "
+                                    "trains (open them with: tensorboard --logdir RUN).")
+        if not tensorboard_available():
+            self.tensorboard.setEnabled(False)
+            self.tensorboard.setText("TensorBoard logs (not installed)")
+            self.tensorboard.setToolTip(f"TensorBoard output needs the tensorboard package; "
+                                        f"install it with: {TENSORBOARD_INSTALL}")
+        self.processes = _spin(1, 64, 1, "Training processes, one per GPU: the run is started "
+                               "as a separate job through torch.distributed (the same as "
+                               "aigc-studio train --nproc N) and followed here live. Pause "
+                               "and learning-rate changes need a single process.")
+        self.processes_label = QLabel("Processes")
+        self.processes.valueChanged.connect(self._on_processes_changed)
         self.lr_d_label = QLabel("LR discriminator")
         betas = QHBoxLayout()
         betas.addWidget(self.beta1)
@@ -197,13 +234,18 @@ class TrainingPanel(QWidget):
         train_form.addRow("Epochs", self.epochs)
         train_form.addRow("Batch size", self.batch_size)
         self.lr_g_label = QLabel("LR generator")
-        train_form.addRow(self.lr_g_label, lr_row)
+        train_form.addRow(self.lr_g_label, self.lr_g)
         train_form.addRow(self.lr_d_label, self.lr_d)
+        train_form.addRow("", self.apply_lr)
         train_form.addRow("Adam betas", betas)
         train_form.addRow("Device", self.device)
+        train_form.addRow(self.processes_label, self.processes)
         train_form.addRow("Speed", self.fast)
         train_form.addRow("Precision", self.precision)
         train_form.addRow("Seed", self.seed)
+        train_form.addRow("Quality check", self.eval_samples)
+        train_form.addRow("", self.tensorboard)
+        self.train_form = train_form
 
         # --- buttons ---
         self.start_button = QPushButton("Loading PyTorch…")
@@ -230,13 +272,52 @@ class TrainingPanel(QWidget):
         buttons.addWidget(self.pause_button, 1)
         buttons.addWidget(self.stop_button, 1)
 
+        # --- presets and the command line ---
+        self.preset = QComboBox()
+        self.preset.setToolTip("Start from saved settings: a few good ones ship with the app; "
+                               "yours are saved with 'Save…' (aigc-studio presets lists them).")
+        self.preset.activated.connect(self._on_preset_activated)
+        self.save_preset_button = QPushButton("Save…")
+        self.save_preset_button.setToolTip("Save the form's settings as a preset under a name.")
+        self.save_preset_button.clicked.connect(self._save_preset_dialog)
+        preset_row = QHBoxLayout()
+        preset_row.addWidget(QLabel("Preset"))
+        preset_row.addWidget(self.preset, 1)
+        preset_row.addWidget(self.save_preset_button)
+        self.copy_command_button = QPushButton("Copy as command")
+        self.copy_command_button.setToolTip("Put the aigc-studio train command that trains "
+                                            "exactly these settings on the clipboard.")
+        self.copy_command_button.clicked.connect(self.copy_command)
+        self.reset_button = QPushButton("Reset to defaults")
+        self.reset_button.setToolTip("Back to the chosen model's default settings (the data "
+                                     "set stays).")
+        self.reset_button.clicked.connect(self.reset_to_defaults)
+        extra_buttons = QHBoxLayout()
+        extra_buttons.addWidget(self.copy_command_button)
+        extra_buttons.addWidget(self.reset_button)
+        extra_buttons.addStretch(1)
+
+        # the fields scroll; the run buttons stay in view on a small screen
+        fields = QWidget()
+        fields_layout = QVBoxLayout(fields)
+        fields_layout.setContentsMargins(0, 0, 4, 0)
+        fields_layout.addLayout(preset_row)
+        fields_layout.addWidget(data_box)
+        fields_layout.addWidget(model_box)
+        fields_layout.addWidget(train_box)
+        fields_layout.addLayout(extra_buttons)
+        fields_layout.addStretch(1)
+        self.fields_scroll = QScrollArea()
+        self.fields_scroll.setWidget(fields)
+        self.fields_scroll.setWidgetResizable(True)
+        self.fields_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.fields_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
         layout = QVBoxLayout(self)
-        layout.addWidget(data_box)
-        layout.addWidget(model_box)
-        layout.addWidget(train_box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.fields_scroll, 1)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
-        layout.addStretch(1)
         for combo in (self.dataset, self.model, self.image_size, self.device, self.precision):
             combo.setSizeAdjustPolicy(
                 QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
@@ -245,9 +326,14 @@ class TrainingPanel(QWidget):
         self._inputs: list[QWidget] = [
             self.dataset, self.limit, self.model, self.image_size, self.latent_dim, self.width,
             self.epochs, self.batch_size, self.beta1, self.beta2, self.device, self.seed,
-            self.fast, self.precision,
+            self.fast, self.precision, self.eval_samples, self.processes, self.preset,
+            self.save_preset_button, self.reset_button,
         ]
+        self._family_name: str | None = None
+        self._run_config: TrainConfig | None = None  # what the running run started with
         self._on_model_changed()
+        self.set_process_limit(1)
+        self.refresh_presets()
 
     # --- config ----------------------------------------------------------------------------
     def dataset_value(self) -> str | None:
@@ -259,25 +345,41 @@ class TrainingPanel(QWidget):
         dataset = self.dataset_value()
         if not dataset:
             raise ConfigError("Choose a data set or an image folder first.")
-        cfg = TrainConfig(
-            model=self.model.currentData(),
-            dataset=dataset,
-            epochs=self.epochs.value(),
-            batch_size=self.batch_size.value(),
-            image_size=int(self.image_size.currentData()),
-            latent_dim=self.latent_dim.value(),
-            width=self.width.value(),
-            lr_g=self.lr_g.value(),
-            lr_d=self.lr_d.value(),
-            beta1=self.beta1.value(),
-            beta2=self.beta2.value(),
-            device=self.device.currentData() or "auto",
-            seed=self.seed.value(),
-            limit=self.limit.value(),
-            fast=self.fast.isChecked(),
-            precision=self.precision.currentData() or "auto",
-        )
+        # a field the form lacks keeps the model's own default (what the CLI would train)
+        cfg = TrainConfig.defaults_for(self.model.currentData())
+        values = {
+            "dataset": dataset, "epochs": self.epochs.value(),
+            "batch_size": self.batch_size.value(),
+            "image_size": int(self.image_size.currentData()),
+            "latent_dim": self.latent_dim.value(), "width": self.width.value(),
+            "lr_g": self.lr_g.value(), "lr_d": self.lr_d.value(),
+            "beta1": self.beta1.value(), "beta2": self.beta2.value(),
+            "device": self.device.currentData() or "auto", "seed": self.seed.value(),
+            "limit": self.limit.value(), "fast": self.fast.isChecked(),
+            "precision": self.precision.currentData() or "auto",
+            "eval_samples": self.eval_samples.value(),
+            "tensorboard": self.tensorboard.isChecked(), "extras": self.options.values(),
+        }
+        for name, value in values.items():
+            setattr(cfg, name, value)
+        if not self.family_uses_lr_d():
+            cfg.lr_d = TrainConfig.defaults_for(cfg.model).lr_d  # hidden: never a stale value
         return cfg.validate()
+
+    def family_uses_lr_d(self) -> bool:
+        """Whether the chosen model has a second learning rate (a discriminator's)."""
+        family = self.family()
+        return family is not None and family.uses_lr_d
+
+    def processes_value(self) -> int:
+        """How many training processes the form asks for (1 when the field is hidden)."""
+        return self.processes.value() if self.processes_label.isVisibleTo(self) else 1
+
+    def set_process_limit(self, limit: int) -> None:
+        """Offer "Processes" only where there are several devices to put them on."""
+        self.processes.setMaximum(max(1, limit))
+        self.train_form.setRowVisible(self.processes, limit > 1)
+        self._on_processes_changed()
 
     def set_config(self, cfg: TrainConfig) -> None:
         """Show a configuration in the form (e.g. of an opened run)."""
@@ -297,18 +399,26 @@ class TrainingPanel(QWidget):
         self.limit.setValue(min(cfg.limit, self.limit.maximum()))
         self.fast.setChecked(cfg.fast)
         self._select(self.precision, cfg.precision)
+        self.eval_samples.setValue(min(cfg.eval_samples, self.eval_samples.maximum()))
+        self.tensorboard.setChecked(cfg.tensorboard and self.tensorboard.isEnabled())
+        self.options.set_values(cfg.extras)
 
     def values(self) -> dict[str, Any]:
         """Form values for QSettings."""
+        started = self._run_config  # a live learning-rate change belongs to its run only
         return {
             "model": self.model.currentData(), "dataset": self.dataset_value() or "digits",
             "epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
             "image_size": self.image_size.currentData(), "latent_dim": self.latent_dim.value(),
-            "width": self.width.value(), "lr_g": self.lr_g.value(), "lr_d": self.lr_d.value(),
+            "width": self.width.value(),
+            "lr_g": started.lr_g if started else self.lr_g.value(),
+            "lr_d": started.lr_d if started else self.lr_d.value(),
             "beta1": self.beta1.value(), "beta2": self.beta2.value(),
             "device": self.device.currentData(), "seed": self.seed.value(),
             "limit": self.limit.value(), "fast": self.fast.isChecked(),
             "precision": self.precision.currentData(),
+            "eval_samples": self.eval_samples.value(), "tensorboard": self.tensorboard.isChecked(),
+            "extras": json.dumps(self.options.values()),
         }
 
     def restore_values(self, values: dict[str, Any]) -> None:
@@ -326,6 +436,12 @@ class TrainingPanel(QWidget):
                     merged[key] = type(getattr(base, key))(value)
             except (TypeError, ValueError):
                 continue
+        try:
+            extras = json.loads(values.get("extras") or "{}")
+        except (TypeError, ValueError):
+            extras = {}
+        if isinstance(extras, dict):
+            merged["extras"] = extras
         try:
             cfg = TrainConfig.from_dict({**base.to_dict(), **merged})
         except ConfigError:
@@ -400,17 +516,29 @@ class TrainingPanel(QWidget):
     def set_training(self, training: bool, *, paused: bool = False, stopping: bool = False
                      ) -> None:
         """Lock the form while a run trains; only learning rates stay editable."""
+        if training and self._run_config is None:
+            with contextlib.suppress(ConfigError):
+                self._run_config = self.config()
+        elif not training and self._run_config is not None:
+            self.lr_g.setValue(self._run_config.lr_g)  # a live change was for that run only
+            self.lr_d.setValue(self._run_config.lr_d)
+            self._run_config = None
         self.training = training
         for widget in self._inputs:
             widget.setEnabled(not training)
+        self.options.set_enabled(not training)
+        self.tensorboard.setEnabled(not training and tensorboard_available())
         self.precision.setEnabled(not training and self.fast.isChecked())
         self.start_button.setEnabled(not training)
         self.start_button.setText("Training…" if training else "Start training")
-        self.pause_button.setEnabled(training and not stopping)
+        single = not self.external
+        self.pause_button.setEnabled(training and not stopping and single)
         self.pause_button.setText("Resume" if paused else "Pause")
         self.stop_button.setEnabled(training and not stopping)
         self.stop_button.setText("Stopping…" if stopping else "Stop")
-        self.apply_lr.setEnabled(training and not stopping)
+        self.apply_lr.setEnabled(training and not stopping and single)
+        for widget in (self.lr_g, self.lr_d):
+            widget.setEnabled(single or not training)
 
     def show_error(self, message: str) -> None:
         """Show a validation message under the form (empty hides it)."""
@@ -423,6 +551,118 @@ class TrainingPanel(QWidget):
         self.lr_d.setVisible(two)
         self.lr_d_label.setVisible(two)
         self.lr_g_label.setText("LR generator" if two else "Learning rate")
+        self.apply_lr.setText("Apply new learning rates" if two else "Apply new learning rate")
+        previous, self._family_name = self._family_name, self.model.currentData()
+        if previous and previous != self._family_name:
+            self._follow_family_defaults(previous, self._family_name)
+        self.options.set_family(family)
+
+    def _follow_family_defaults(self, old: str, new: str) -> None:
+        """Fields still at the old model's default take the new model's (a VAE's latent size
+        2, a diffusion model's learning rate); a value the user chose stays."""
+        before, after = TrainConfig.defaults_for(old), TrainConfig.defaults_for(new)
+        for name in FAMILY_DEFAULT_FIELDS:
+            widget = getattr(self, name)
+            if abs(widget.value() - getattr(before, name)) < 1e-12:
+                widget.setValue(getattr(after, name))
+
+    def _on_options_changed(self) -> None:
+        self.options_changed.emit()
+
+    def _on_processes_changed(self, *_: object) -> None:
+        several = self.processes_value() > 1
+        self.start_button.setToolTip(
+            f"Start {self.processes_value()} training processes as a separate job and follow "
+            "it here." if several else
+            "Start training with these settings (a new run folder).")
+
+    # --- presets, the command line and defaults ---------------------------------------------
+    def refresh_presets(self) -> None:
+        """List the shipped presets and the user's (one that cannot load says why)."""
+        from aigc_studio.engine.presets import list_presets
+
+        self.preset.clear()
+        self.preset.addItem("Choose a preset…", None)
+        try:
+            presets = list_presets()
+        except AigcError as exc:
+            self.preset.setItemData(0, str(exc), Qt.ItemDataRole.ToolTipRole)
+            return
+        for preset in presets:
+            label = preset.name + ("" if preset.shipped else " (yours)")
+            self.preset.addItem(label, preset.name)
+            tip = preset.problem or preset.description
+            index = self.preset.count() - 1
+            self.preset.setItemData(index, tip, Qt.ItemDataRole.ToolTipRole)
+            if preset.config is None:
+                self.preset.model().item(index).setEnabled(False)
+
+    def apply_preset(self, name: str) -> None:
+        """Fill the form from a preset (its data set too, unless it names none)."""
+        from aigc_studio.engine.presets import load_preset
+
+        cfg = load_preset(name)
+        self.set_config(cfg)
+        self.preset_applied.emit(name)
+
+    def _on_preset_activated(self, index: int) -> None:
+        name = self.preset.itemData(index)
+        self.preset.setCurrentIndex(0)
+        if not name:
+            return
+        try:
+            self.apply_preset(name)
+        except AigcError as exc:
+            self.show_error(str(exc))
+
+    def save_preset(self, name: str, description: str = "") -> Path:
+        """Save the form as the user's preset ``name`` (raises AigcError / ConfigError)."""
+        from aigc_studio.engine.presets import save_preset
+
+        path = save_preset(name, self.config(), description)
+        self.refresh_presets()
+        return path
+
+    def _save_preset_dialog(self) -> None:
+        name, ok = QInputDialog.getText(self, "Save preset", "Name for these settings:")
+        if not ok or not name.strip():
+            return
+        try:
+            path = self.save_preset(name.strip())
+        except (AigcError, ConfigError) as exc:
+            self.show_error(str(exc))
+            return
+        self.show_error("")
+        self.preset_saved.emit(path)
+
+    def command(self) -> str:
+        """The ``aigc-studio train`` command line that trains the form's settings."""
+        from aigc_studio.engine.command import train_command
+
+        cfg = self.config()
+        text = train_command(cfg)
+        n = self.processes_value()
+        return f"{text} --nproc {n}" if n > 1 else text
+
+    def copy_command(self) -> str:
+        """Put :meth:`command` on the clipboard; returns it ("" when the form is invalid)."""
+        try:
+            text = self.command()
+        except (AigcError, ConfigError) as exc:
+            self.show_error(str(exc))
+            return ""
+        self.show_error("")
+        QGuiApplication.clipboard().setText(text)
+        self.command_copied.emit(text)
+        return text
+
+    def reset_to_defaults(self) -> None:
+        """The chosen model's defaults in every field; the data set stays."""
+        dataset = self.dataset_value()
+        cfg = TrainConfig.defaults_for(self.model.currentData())
+        if dataset:
+            cfg.dataset = dataset
+        self.set_config(cfg)
 
     # --- data set choice and folder preview ------------------------------------------------
     def _on_dataset_activated(self, index: int) -> None:
