@@ -36,13 +36,14 @@ from aigc_studio.gui.model_info import ModelInfo, with_article
 from aigc_studio.gui.panels.explore.compare_tab import CompareTab
 from aigc_studio.gui.panels.explore.explore_tab import ExploreTab
 from aigc_studio.gui.panels.explore.interpolate_tab import InterpolateTab
+from aigc_studio.gui.panels.explore.map_tab import MapTab
 from aigc_studio.gui.panels.explore.worker import RenderWorker
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.style import PANEL_STYLE
 from aigc_studio.gui.widgets.views import MessagePage
 
 
-class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
+class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
     """Walk the latent space of a model that samples: seeds, sliders, interpolation and an
     epoch comparison.
 
@@ -162,6 +163,9 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
         self.tabs.setTabToolTip(self.TAB_INTERPOLATE, "Morph one seed's image into another's.")
         self.tabs.setTabToolTip(self.TAB_COMPARE,
                                 "The same noise through every saved epoch of the run.")
+        self.tabs.setTabToolTip(self.tabs.addTab(self._build_map(), "Latent map"),
+                                "The data set encoded as points beside the decoder's grid "
+                                "(models that encode).")
         self.tabs.currentChanged.connect(self._on_tab)
         self.stack.addWidget(self.tabs)
 
@@ -230,6 +234,10 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, QWidget):
         self.model_label.setText(f"{info.title}  ·  {info.summary}")
         self.model_loaded.emit(info)
         caps = info.capabilities
+        self._map_loaded(info)  # a model that encodes but does not sample opens on its map
+        if not caps.samples and caps.encodes:
+            self.stack.setCurrentIndex(self.PAGE_MAIN)
+            return
         if not caps.samples:
             self.note_button.setVisible(caps.encodes)
             self.note_title.setText(
