@@ -4,8 +4,8 @@ Three losses (``--loss``): the non-saturating BCE of the original, the hinge los
 spectrally normalised discriminator (Miyato et al. 2018), and the Wasserstein loss with a
 gradient penalty (Gulrajani et al. 2017), whose critic takes ``--n-critic`` steps per generator
 step. ``--conditional`` conditions both networks on the class label: the generator joins a
-class embedding to its noise, the discriminator is a projection discriminator (Miyato &
-Koyama 2018).
+class embedding to its noise, the discriminator sees the class as one-hot input planes
+(Mirza & Osindero 2014; see networks.py for why not a projection discriminator).
 """
 
 from __future__ import annotations
