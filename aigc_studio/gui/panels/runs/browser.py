@@ -14,6 +14,7 @@ from pathlib import Path
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
+    QAbstractItemView,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -26,11 +27,15 @@ from PySide6.QtWidgets import (
 )
 
 from aigc_studio import families
+from aigc_studio import metrics as quality_metrics
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.runs import RunInfo
+from aigc_studio.gui.panels.runs.compare_view import CompareView
 from aigc_studio.gui.threading import Outcome, TaskRunner
 
-COLUMNS = ("Started", "Model", "Data", "Epochs")
+COLUMNS = ("Started", "Model", "Data", "Epochs", "Best")
+BEST = COLUMNS.index("Best")
+NO_SCORE = "—"
 
 
 def _started_text(info: RunInfo) -> str:
@@ -59,6 +64,22 @@ def _loss_text(info: RunInfo) -> str:
         spec = families.metric_spec(name)
         parts.append(f"{spec.label if spec else name} {value:.4g}")
     return " · ".join(parts)
+
+
+def best_text(info: RunInfo) -> tuple[str, str]:
+    """The run's best sample-quality score and its epoch ("FLD 12.3 · ep 4"), and a tooltip
+    that says what the number means; "—" where no quality metric was recorded."""
+    if info.best is None:
+        return NO_SCORE, ("No sample-quality score was recorded for this run (it was off, "
+                          "or the model does not draw samples).")
+    key, value, epoch = info.best
+    spec = quality_metrics.spec(key)
+    label = spec.label if spec else key
+    short = key.upper() if len(key) <= 4 else label.split(" (")[0]
+    better = "" if spec is None or spec.higher_is_better is None else (
+        " (higher is better)" if spec.higher_is_better else " (lower is better)")
+    return (f"{short} {value:.3g} · ep {epoch}",
+            f"Best {label}: {value:.4g} at epoch {epoch}{better}.")
 
 
 def list_infos(root: Path, extra: list[Path]) -> tuple[list[RunInfo], str]:
@@ -102,7 +123,12 @@ class RunsBrowser(QWidget):
         for col in range(1, len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.tree.setToolTip("Past runs, newest first. Double-click one to open its plots, "
-                             "grids and checkpoint.")
+                             "grids and checkpoint; select two or more (Ctrl or Shift) to "
+                             "compare them.")
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.headerItem().setToolTip(
+            BEST, "The best sample-quality score of the run and the epoch it came at "
+                  "(hover a row for what the number measures).")
         self.tree.itemDoubleClicked.connect(lambda *_: self._open())
         self.tree.itemSelectionChanged.connect(self._update_buttons)
 
@@ -123,12 +149,19 @@ class RunsBrowser(QWidget):
         self.resume_button.setToolTip("Continue this run exactly where its last checkpoint "
                                       "stopped (same noise, optimiser state and history).")
         self.resume_button.clicked.connect(self._resume)
+        self.compare_button = QPushButton("Compare")
+        self.compare_button.setToolTip("Select two or more runs: their curves on the same "
+                                       "axes, the settings that differ, their best scores and "
+                                       "the grids of one epoch side by side.")
+        self.compare_button.clicked.connect(self.compare_selected)
+        self.compare_view: CompareView | None = None
 
         row = QHBoxLayout()
         row.addWidget(self.refresh_button)
         row.addWidget(self.browse_button)
         row.addStretch(1)
         row2 = QHBoxLayout()
+        row2.addWidget(self.compare_button)
         row2.addStretch(1)
         row2.addWidget(self.open_button)
         row2.addWidget(self.resume_button)
@@ -172,8 +205,10 @@ class RunsBrowser(QWidget):
         self.tree.clear()
         for info in infos:
             done = f"{info.epochs_done}/{info.epochs_planned}" if not info.damaged else ""
+            best, best_tip = best_text(info)
             item = QTreeWidgetItem([_started_text(info), model_short(info.model),
-                                    Path(info.dataset).name or info.dataset, done])
+                                    Path(info.dataset).name or info.dataset, done,
+                                    best if not info.damaged else ""])
             item.setData(0, Qt.ItemDataRole.UserRole, str(info.path))
             tip = f"{info.name}\n{info.path}"
             if info.status == "running" and info.writer:
@@ -187,6 +222,7 @@ class RunsBrowser(QWidget):
                 tip += f"\nlast: {_loss_text(info)}"
             if info.has_checkpoint:
                 tip += "\ncheckpoint: yes (can be resumed)"
+            tip += f"\n{best_tip}"
             if info.damaged:
                 tip = f"Damaged: {info.damaged}\n{info.path}"
                 grey = QBrush(QColor("#8a8f98"))
@@ -220,6 +256,32 @@ class RunsBrowser(QWidget):
             return None
         return Path(item.data(0, Qt.ItemDataRole.UserRole))
 
+    def selected_paths(self) -> list[Path]:
+        """Every selected run folder, in list order."""
+        rows = sorted(self.tree.selectedItems(), key=self.tree.indexOfTopLevelItem)
+        return [Path(item.data(0, Qt.ItemDataRole.UserRole)) for item in rows]
+
+    def comparable_paths(self) -> list[Path]:
+        """The selected runs that can be compared (damaged ones cannot)."""
+        ok = {i.path for i in self.infos if not i.damaged}
+        return [p for p in self.selected_paths() if p in ok]
+
+    def compare_selected(self) -> CompareView | None:
+        """Open the compare view on the selected runs (two or more)."""
+        paths = self.comparable_paths()
+        if len(paths) < 2:
+            return None
+        return self.compare(paths)
+
+    def compare(self, paths: list[Path]) -> CompareView:
+        """Show ``paths`` side by side in the compare window (one, reused)."""
+        if self.compare_view is None:
+            self.compare_view = CompareView(self.window())
+        self.compare_view.set_runs(paths)
+        self.compare_view.show()
+        self.compare_view.raise_()
+        return self.compare_view
+
     def selected_info(self) -> RunInfo | None:
         """The RunInfo of the selected row."""
         path = self.selected_path()
@@ -234,6 +296,7 @@ class RunsBrowser(QWidget):
         info = self.selected_info()
         busy = getattr(self, "_busy", False)
         self.open_button.setEnabled(info is not None)
+        self.compare_button.setEnabled(len(self.comparable_paths()) >= 2)
         self.resume_button.setEnabled(
             info is not None and not info.damaged and info.has_checkpoint and not busy
             and info.status != "running"  # another process writes it

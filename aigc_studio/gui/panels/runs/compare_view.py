@@ -1,0 +1,502 @@
+"""Compare runs side by side (issue 18): curves on the same axes, the settings that differ,
+each run's last and best metrics, and the grids of one epoch next to each other.
+
+The settings and metrics come from ``engine.compare``, so the window shows what
+``aigc-studio runs --compare`` prints. Run folders are untrusted and may sit on a slow disk:
+everything is read in the background (:class:`TaskRunner`, a newer request wins) and the view
+only draws the plain data that comes back. Torch-free.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from aigc_studio import metrics as quality_metrics
+from aigc_studio.core.images import load_image
+from aigc_studio.engine import runs as run_store
+from aigc_studio.engine.compare import Comparison, RunMetrics, compare_runs
+from aigc_studio.gui.threading import Outcome, TaskRunner
+from aigc_studio.gui.widgets.banner import Banner
+from aigc_studio.gui.widgets.plots import GENERIC_COLORS, metric_spec
+from aigc_studio.gui.widgets.sample_view import epoch_of
+from aigc_studio.gui.widgets.style import PANEL_STYLE
+from aigc_studio.gui.widgets.views import ImageView
+
+if TYPE_CHECKING:
+    import pyqtgraph as pg
+
+AXES = ("step", "epoch")
+Series = tuple[np.ndarray, np.ndarray]
+
+
+@dataclass(frozen=True)
+class RunCurves:
+    """One run's metric series on each axis and the epochs that have a sample grid."""
+
+    series: dict[str, dict[str, Series]] = field(default_factory=dict)  # axis -> metric -> xy
+    grids: dict[int, Path] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompareData:
+    """What the view shows, read in the background: the comparison and every run's curves."""
+
+    comparison: Comparison
+    curves: list[RunCurves]
+
+    def metrics(self, axis: str) -> list[str]:
+        """Metrics on ``axis`` that every run recorded (all of them where none is shared)."""
+        names = [list(c.series.get(axis, {})) for c in self.curves]
+        every = list(dict.fromkeys(n for run in names for n in run))
+        shared = [n for n in every if all(n in run for run in names)]
+        return shared or every
+
+    def epochs(self) -> list[int]:
+        """Epochs with a grid in any run."""
+        return sorted({e for c in self.curves for e in c.grids})
+
+    def shared_epoch(self) -> int | None:
+        """The newest epoch every run has a grid of (else the newest of any run)."""
+        common = set.intersection(*(set(c.grids) for c in self.curves)) if self.curves else set()
+        return max(common or self.epochs() or [0]) or None
+
+
+def run_curves(path: Path) -> RunCurves:
+    """A run's series per axis from metrics.jsonl (baselines left out: they are reference
+    lines, not curves) and its sample grids by epoch."""
+    series: dict[str, dict[str, tuple[list[float], list[float]]]] = {a: {} for a in AXES}
+    for record in run_store.read_metrics(path):
+        axis = record.get("kind", "step")
+        x = record.get(axis) if axis in AXES else None
+        if not isinstance(x, (int, float)) or isinstance(x, bool):
+            continue
+        for name, value in run_store.metric_values(record).items():
+            if quality_metrics.is_reference_key(name):
+                continue
+            xs, ys = series[axis].setdefault(name, ([], []))
+            xs.append(float(x))
+            ys.append(value)
+    grids = {e: p for p in run_store.sample_paths(path) if (e := epoch_of(p)) is not None}
+    arrays = {axis: {name: (np.asarray(xs), np.asarray(ys)) for name, (xs, ys) in named.items()}
+              for axis, named in series.items()}
+    return RunCurves(arrays, grids)
+
+
+def load_compare(paths: Sequence[Path]) -> CompareData:
+    """Read every run (background thread); a RunError's sentence comes back as the error."""
+    comparison = compare_runs(paths)
+    return CompareData(comparison, [run_curves(r.path) for r in comparison.runs])
+
+
+def load_grids(paths: Sequence[Path | None]) -> list[np.ndarray | None]:
+    """Decode the grids (background thread); a missing or unreadable one is None."""
+    images: list[np.ndarray | None] = []
+    for path in paths:
+        try:
+            images.append(None if path is None else
+                          np.asarray(load_image(path).image.convert("RGB")))
+        except Exception:  # an unreadable grid shows as missing, the others still show
+            images.append(None)
+    return images
+
+
+def show_value(value: Any) -> str:
+    """A setting or metric value as table text."""
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={show_value(v)}" for k, v in value.items()) or "—"
+    return str(value)
+
+
+def metric_text(run: RunMetrics, name: str) -> str:
+    """'last 0.71 · best 0.65 (ep 3)' for one run's metric."""
+    last = run.last.get(name)
+    text = "—" if last is None else f"{last:.4g}"
+    best = run.best.get(name)
+    if best is not None:
+        text += f" · best {best.value:.4g} (ep {best.epoch})"
+    return text
+
+
+def _table(tooltip: str) -> QTableWidget:
+    table = QTableWidget()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+    table.setAlternatingRowColors(True)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+    table.setWordWrap(True)
+    table.setToolTip(tooltip)
+    return table
+
+
+def _fill_table(table: QTableWidget, rows: list[tuple[str, str, list[str]]],
+                columns: list[tuple[str, str]]) -> None:
+    """Rows of (label, tooltip, one cell per run) under columns of (title, colour)."""
+    table.clear()
+    table.setRowCount(len(rows))
+    table.setColumnCount(len(columns))
+    for col, (title, color) in enumerate(columns):
+        head = QTableWidgetItem(title)
+        head.setForeground(QBrush(QColor(color)))
+        table.setHorizontalHeaderItem(col, head)
+    for row, (label, tip, cells) in enumerate(rows):
+        head = QTableWidgetItem(label)
+        head.setToolTip(tip)
+        table.setVerticalHeaderItem(row, head)
+        for col, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            item.setToolTip(text)
+            table.setItem(row, col, item)
+
+
+class CompareView(QWidget):
+    """Two or more runs side by side, in a window of its own."""
+
+    loaded = Signal()  # the runs are read and shown
+    grids_shown = Signal(int)  # the epoch whose grids are on screen
+    failed = Signal(str)  # the sentence shown when the runs could not be read
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent, Qt.WindowType.Window)
+        self.setWindowTitle("Compare runs")
+        self.setStyleSheet(PANEL_STYLE)
+        self.data: CompareData | None = None
+        self.curves: list[pg.PlotDataItem] = []
+        self._paths: list[Path] = []
+        self._loader = TaskRunner(self)
+        self._loader.finished.connect(self._on_loaded)
+        self._grid_loader = TaskRunner(self)
+        self._grid_loader.finished.connect(self._on_grids)
+        self._grid_epoch = 0
+        self.grid_views: list[ImageView] = []
+        self.grid_captions: list[QLabel] = []
+        self._build()
+        self.resize(1280, 800)
+
+    # ------------------------------------------------------------------ construction -----
+    def _build(self) -> None:
+        import pyqtgraph as pg
+
+        title = QLabel("Compare runs")
+        title.setObjectName("panelTitle")
+        self.summary = QLabel("")
+        self.summary.setObjectName("hint")
+        self.summary.setWordWrap(True)
+        self.banner = Banner(dismissible=True)
+
+        self.metric_combo = QComboBox()
+        self.metric_combo.setToolTip("The metric plotted for every run.")
+        self.metric_combo.currentIndexChanged.connect(self.redraw)
+        self.axis_combo = QComboBox()
+        for axis in AXES:
+            self.axis_combo.addItem(f"per {axis}", axis)
+        self.axis_combo.setToolTip("Steps: every logged training step. Epochs: the epoch "
+                                   "means and per-epoch scores such as sample quality.")
+        self.axis_combo.currentIndexChanged.connect(self._fill_metrics)
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Metric"))
+        controls.addWidget(self.metric_combo, 1)
+        controls.addSpacing(12)
+        controls.addWidget(QLabel("Axis"))
+        controls.addWidget(self.axis_combo)
+
+        self.plot = pg.PlotWidget()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setClipToView(True)
+        self.plot.setDownsampling(auto=True, mode="peak")
+        self.legend = self.plot.addLegend(offset=(-10, 10))
+        plot_box = QWidget()
+        plot_layout = QVBoxLayout(plot_box)
+        plot_layout.setContentsMargins(0, 0, 0, 0)
+        plot_layout.addLayout(controls)
+        plot_layout.addWidget(self.plot, 1)
+
+        self.settings_table = _table("Only the settings that differ between the runs.")
+        self.metrics_table = _table("The last value of every metric, and the best epoch "
+                                    "value where the metric has a better direction.")
+        tables = QWidget()
+        table_layout = QVBoxLayout(tables)
+        table_layout.setContentsMargins(0, 0, 0, 0)
+        self.settings_title = QLabel("Settings that differ")
+        self.settings_title.setObjectName("sectionTitle")
+        table_layout.addWidget(self.settings_title)
+        table_layout.addWidget(self.settings_table, 2)
+        metrics_title = QLabel("Metrics: last · best (epoch)")
+        metrics_title.setObjectName("sectionTitle")
+        table_layout.addWidget(metrics_title)
+        table_layout.addWidget(self.metrics_table, 3)
+
+        top = QSplitter(Qt.Orientation.Horizontal)
+        top.addWidget(plot_box)
+        top.addWidget(tables)
+        top.setStretchFactor(0, 3)
+        top.setStretchFactor(1, 2)
+        top.setSizes([740, 500])
+        top.setChildrenCollapsible(False)
+
+        self.epoch_combo = QComboBox()
+        self.epoch_combo.setToolTip("The epoch whose sample grids are shown side by side "
+                                    "(each run's fixed noise).")
+        self.epoch_combo.currentIndexChanged.connect(self._request_grids)
+        epoch_row = QHBoxLayout()
+        epoch_row.addWidget(QLabel("Sample grids of epoch"))
+        epoch_row.addWidget(self.epoch_combo)
+        epoch_row.addStretch(1)
+        self.grid_row = QGridLayout()
+        grids = QWidget()
+        grid_layout = QVBoxLayout(grids)
+        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.addLayout(epoch_row)
+        grid_layout.addLayout(self.grid_row, 1)
+
+        self.splitter = QSplitter(Qt.Orientation.Vertical)
+        self.splitter.addWidget(top)
+        self.splitter.addWidget(grids)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([430, 300])
+        self.splitter.setChildrenCollapsible(False)
+
+        header = QHBoxLayout()
+        header.addWidget(title)
+        header.addSpacing(12)
+        header.addWidget(self.summary, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 8)
+        layout.addLayout(header)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.splitter, 1)
+
+    # ------------------------------------------------------------------ loading -----------
+    def set_runs(self, paths: Sequence[Path]) -> None:
+        """Compare these run folders (read in the background; ``loaded`` when shown)."""
+        self._paths = [Path(p) for p in paths]
+        self.banner.hide()
+        self.summary.setText(f"Reading {len(self._paths)} runs…")
+        self._loader.start(load_compare, list(self._paths))
+
+    def is_loading(self) -> bool:
+        """True while the runs or grids are being read."""
+        return self._loader.is_running() or self._grid_loader.is_running()
+
+    def shutdown(self) -> None:
+        """Drop any reading under way (the window is closing)."""
+        self._loader.cancel(report=False)
+        self._grid_loader.cancel(report=False)
+
+    def _on_loaded(self, outcome: Outcome) -> None:
+        if outcome.cancelled:
+            return
+        if not outcome.ok:
+            self.data = None
+            self.summary.setText("")
+            self.banner.show_message(outcome.error or "The runs could not be read.", "error")
+            self.failed.emit(outcome.error or "")
+            return
+        self.data = outcome.value
+        runs = self.data.comparison.runs
+        self.summary.setText(" · ".join(f"{self.run_label(i)}: {r.name} ({r.config.model}, "
+                                        f"{r.epochs_done} epochs)" for i, r in enumerate(runs)))
+        self._fill_tables()
+        self._fill_metrics()
+        self._fill_epochs()
+        self.loaded.emit()
+
+    # ------------------------------------------------------------------ pieces ------------
+    def run_label(self, index: int) -> str:
+        """The short name of run ``index`` in legends and headers (A, B, C…)."""
+        letters = string.ascii_uppercase
+        return letters[index] if index < len(letters) else str(index + 1)
+
+    def run_color(self, index: int) -> str:
+        """The colour of run ``index`` everywhere in the view."""
+        return GENERIC_COLORS[index % len(GENERIC_COLORS)]
+
+    def _columns(self) -> list[tuple[str, str]]:
+        runs = self.data.comparison.runs if self.data else []
+        return [(f"{self.run_label(i)} · {r.name}", self.run_color(i))
+                for i, r in enumerate(runs)]
+
+    def _fill_tables(self) -> None:
+        assert self.data is not None
+        comparison = self.data.comparison
+        settings = [(name, name, [show_value(v) for v in values])
+                    for name, values in comparison.settings.items()]
+        self.settings_title.setText(
+            f"Settings that differ ({len(settings)})" if settings
+            else "Settings that differ: none, the runs were trained alike")
+        _fill_table(self.settings_table, settings, self._columns())
+        model = comparison.runs[0].config.model if comparison.runs else None
+        rows = []
+        for name in comparison.metrics:
+            if quality_metrics.is_reference_key(name):
+                continue
+            spec = metric_spec(name, None if model is None else _family(model))
+            rows.append((spec.label, f"{name}: {spec.description}".rstrip(": "),
+                         [metric_text(r, name) for r in comparison.runs]))
+        _fill_table(self.metrics_table, rows, self._columns())
+
+    def _fill_metrics(self) -> None:
+        """The metric choices for the axis shown (the current one kept when it is there)."""
+        keep = self.plotted_metric()
+        self.metric_combo.blockSignals(True)
+        self.metric_combo.clear()
+        if self.data is not None:
+            for name in self.data.metrics(self.axis()):
+                self.metric_combo.addItem(metric_spec(name).label, name)
+        index = self.metric_combo.findData(keep)
+        self.metric_combo.setCurrentIndex(max(index, 0))
+        self.metric_combo.blockSignals(False)
+        self.redraw()
+
+    def _fill_epochs(self) -> None:
+        assert self.data is not None
+        self.epoch_combo.blockSignals(True)
+        self.epoch_combo.clear()
+        for epoch in self.data.epochs():
+            self.epoch_combo.addItem(str(epoch), epoch)
+        self.epoch_combo.setCurrentIndex(max(self.epoch_combo.findData(
+            self.data.shared_epoch()), 0))
+        self.epoch_combo.blockSignals(False)
+        self._build_grid_views(len(self.data.curves))
+        self._request_grids()
+
+    def _build_grid_views(self, count: int) -> None:
+        while self.grid_views:
+            self.grid_views.pop().deleteLater()
+            self.grid_captions.pop().deleteLater()
+        for i in range(count):
+            caption = QLabel()
+            caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+            caption.setStyleSheet(f"color: {self.run_color(i)}; font-weight: 600;")
+            view = ImageView("no grid")
+            self.grid_row.addWidget(caption, 0, i)
+            self.grid_row.addWidget(view, 1, i)
+            self.grid_row.setColumnStretch(i, 1)
+            self.grid_captions.append(caption)
+            self.grid_views.append(view)
+        self.grid_row.setRowStretch(1, 1)
+
+    # ------------------------------------------------------------------ controls ----------
+    def axis(self) -> str:
+        """"step" or "epoch"."""
+        return str(self.axis_combo.currentData())
+
+    def set_axis(self, axis: str) -> None:
+        """Plot against steps or epochs."""
+        self.axis_combo.setCurrentIndex(AXES.index(axis))
+
+    def plotted_metric(self) -> str | None:
+        """The metric plotted."""
+        data = self.metric_combo.currentData()
+        return str(data) if data is not None else None
+
+    def set_plotted_metric(self, name: str) -> None:
+        """Plot ``name`` (one of the axis's choices)."""
+        index = self.metric_combo.findData(name)
+        if index < 0:
+            raise ValueError(f"{name} is not recorded on the {self.axis()} axis")
+        self.metric_combo.setCurrentIndex(index)
+
+    def epoch(self) -> int | None:
+        """The epoch whose grids are chosen."""
+        data = self.epoch_combo.currentData()
+        return int(data) if data is not None else None
+
+    def show_epoch(self, epoch: int) -> None:
+        """Show the grids of ``epoch`` (read in the background; ``grids_shown``)."""
+        index = self.epoch_combo.findData(epoch)
+        if index < 0:
+            raise ValueError(f"no run has a grid of epoch {epoch}")
+        if index == self.epoch_combo.currentIndex():
+            self._request_grids()
+        self.epoch_combo.setCurrentIndex(index)
+
+    # ------------------------------------------------------------------ drawing -----------
+    def redraw(self, *_: object) -> None:
+        """Every run's curve of the chosen metric on the same axes."""
+        import pyqtgraph as pg
+
+        self.plot.clear()
+        self.legend.clear()
+        self.curves = []
+        metric = self.plotted_metric()
+        if self.data is None or metric is None:
+            return
+        axis = self.axis()
+        for i, (run, curves) in enumerate(zip(self.data.comparison.runs, self.data.curves,
+                                              strict=True)):
+            xy = curves.series.get(axis, {}).get(metric)
+            if xy is None:
+                continue
+            color = self.run_color(i)
+            symbol = {"symbol": "o", "symbolSize": 6, "symbolBrush": color,
+                      "symbolPen": None} if axis == "epoch" else {}
+            item = self.plot.plot(xy[0], xy[1], pen=pg.mkPen(color, width=2),
+                                  name=f"{self.run_label(i)} · {run.name}", **symbol)
+            self.curves.append(item)
+        spec = metric_spec(metric)
+        self.plot.setLabel("bottom", axis)
+        self.plot.setLabel("left", spec.label)
+        self.plot.setTitle(f"{spec.label} per {axis}", size="10pt")
+
+    def _request_grids(self, *_: object) -> None:
+        epoch = self.epoch()
+        if self.data is None or epoch is None:
+            return
+        self._grid_epoch = epoch
+        self._grid_loader.start(load_grids, [c.grids.get(epoch) for c in self.data.curves])
+
+    def _on_grids(self, outcome: Outcome) -> None:
+        if not outcome.ok or self.data is None:
+            return
+        for i, (image, run) in enumerate(zip(outcome.value, self.data.comparison.runs,
+                                             strict=False)):
+            if i >= len(self.grid_views):
+                break
+            self.grid_views[i].set_image(image)
+            state = "" if image is not None else " · no grid"
+            self.grid_captions[i].setText(f"{self.run_label(i)} · {run.name} · epoch "
+                                          f"{self._grid_epoch}{state}")
+        self.grids_shown.emit(self._grid_epoch)
+
+    def grid_images(self) -> list[np.ndarray | None]:
+        """The grids on screen, one per run (None where a run has no grid of that epoch)."""
+        return [view.image() for view in self.grid_views]
+
+
+def _family(model: str) -> Any:
+    """The registered family of ``model`` (None for one no longer registered)."""
+    from aigc_studio import families
+
+    try:
+        return families.get(model)
+    except families.UnknownFamilyError:
+        return None
