@@ -217,15 +217,16 @@ def test_compare_epochs_shows_every_saved_epoch(qtbot, loaded: ExplorerPanel,
     assert "2 saved epochs" in panel.compare_status.text()
 
 
-def test_autoencoder_points_to_the_reconstruction_panel(qtbot, panel: ExplorerPanel,
-                                                        runs: dict[str, Path]) -> None:
+def test_autoencoder_opens_on_its_latent_map(qtbot, panel: ExplorerPanel,
+                                            runs: dict[str, Path]) -> None:
     with qtbot.waitSignal(panel.model_loaded, timeout=TIMEOUT_MS):
         panel.set_model(runs["ae"])
-    assert panel.stack.currentIndex() == ExplorerPanel.PAGE_NOTE
-    assert "Autoencoder" in panel.note_title.text()
-    assert "reconstruction panel" in panel.note_text.text()
+    assert panel.stack.currentIndex() == ExplorerPanel.PAGE_MAIN
+    assert panel.tabs.currentIndex() == panel.map_tab_index()
+    assert not panel.tabs.isTabEnabled(ExplorerPanel.TAB_EXPLORE)
+    assert "reconstruction panel" in panel.tabs.tabToolTip(ExplorerPanel.TAB_EXPLORE)
     with qtbot.waitSignal(panel.open_reconstruction) as blocker:
-        panel.note_button.click()
+        panel.map_reconstruct_button.click()
     assert blocker.args == [runs["ae"]]
     panel.set_model(None)
     assert panel.stack.currentIndex() == ExplorerPanel.PAGE_EMPTY
