@@ -1,7 +1,10 @@
 """The explorer's *Compare epochs* tab: the same latents through every saved epoch of the
-run, one row per epoch (each row is ``engine.epoch_compare.epoch_strip``)."""
+run, one row per epoch (each row is ``engine.epoch_compare.epoch_strip``), saved as one
+stamped PNG."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import Qt
@@ -17,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from aigc_studio.gui.panels.explore.export import write_png
 from aigc_studio.gui.panels.explore.worker import CompareRequest
 from aigc_studio.gui.widgets.views import ImageView, seed_spin
 
@@ -35,6 +39,10 @@ class CompareTab:
         self.compare_button.setToolTip("Render the same noise with the weights saved after "
                                        "every epoch, one row per epoch.")
         self.compare_button.clicked.connect(self.refresh_compare)
+        self.compare_save_button = QPushButton("Save image…")
+        self.compare_save_button.setToolTip("Save the rows as one PNG (oldest epoch at the top) "
+                                            "that records the run, seeds and epochs.")
+        self.compare_save_button.clicked.connect(self._save_compare_dialog)
         self.compare_status = QLabel("")
         self.compare_status.setObjectName("hint")
         bar = QHBoxLayout()
@@ -46,7 +54,9 @@ class CompareTab:
         bar.addWidget(self.compare_button)
         bar.addSpacing(12)
         bar.addWidget(self.compare_status, 1)
+        bar.addWidget(self.compare_save_button)
 
+        self._compare_request_seed = self._compare_request_count = 0  # what the rows show
         self.compare_list = _CompareList()
         scroll = QScrollArea()
         scroll.setWidget(self.compare_list)
@@ -56,6 +66,8 @@ class CompareTab:
         layout = QVBoxLayout(page)
         layout.addLayout(bar)
         layout.addWidget(scroll, 1)
+        self.compare_page = page
+        self.register_saver(page, self.save_compare)
         return page
 
     def compare_rows(self) -> list[tuple[int, np.ndarray]]:
@@ -72,8 +84,10 @@ class CompareTab:
         self.compare_list.clear()
         saved = self._info.epochs_saved
         self.compare_status.setText(f"Loading {saved} saved epochs…" if saved else "Loading…")
-        self.worker.submit_compare(CompareRequest(self.compare_seed.value(),
-                                                  self.compare_count.value(),
+        self._compare_request_seed = self.compare_seed.value()
+        self._compare_request_count = self.compare_count.value()
+        self.worker.submit_compare(CompareRequest(self._compare_request_seed,
+                                                  self._compare_request_count,
                                                   self._compare_serial))
 
     def _on_compare_row(self, serial: int, epoch: int, image: np.ndarray) -> None:
@@ -93,6 +107,27 @@ class CompareTab:
         else:
             self.compare_status.setText(text or "No saved epochs.")
         self.compare_done.emit(rows)
+
+
+    def save_compare(self, path: Path) -> Path:
+        """Every row shown, oldest epoch at the top, as one PNG stamped with the run, the
+        seeds and the epochs (the sampler is each epoch's default)."""
+        from aigc_studio.core.grid import make_grid
+        from aigc_studio.errors import AigcError
+
+        rows = self.compare_rows()
+        if not rows:
+            raise AigcError("There are no epochs to save yet; press Compare first.")
+        epochs = [epoch for epoch, _ in rows]
+        image = make_grid(np.stack([strip for _, strip in rows]), ncols=1)
+        return write_png(image, path, self.stamp(
+            "epoch-compare", seeds=(self._compare_request_seed,),
+            n=self._compare_request_count, first_epoch=epochs[0], last_epoch=epochs[-1],
+            rows=len(rows)))
+
+    def _save_compare_dialog(self) -> None:
+        self.save_dialog("Save the epoch comparison", "epochs.png", "PNG images (*.png)",
+                         self.save_compare)
 
 
 class _CompareList(QWidget):

@@ -1,25 +1,37 @@
 """The explorer's *Explore* tab: a seed (or a grid of consecutive seeds) moved by sliders
-along latent axes and principal directions, re-rendered live by the render worker."""
+along latent axes and principal directions, re-rendered live by the render worker.
+
+For a model that is conditional for its run, a class picker sits beside the seed (same seed,
+another class: the style stays, the class changes); for a family whose sampling takes
+settings (a diffusion model), a sampler, steps and guidance box, with a progress bar fed by
+the sampler's steps. The class and sampler settings are shared by every tab.
+"""
 
 from __future__ import annotations
 
 import random
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
+    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QPushButton,
     QSlider,
+    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
+from aigc_studio.gui.panels.explore.export import settings_text
+from aigc_studio.gui.panels.explore.sampling import SAMPLER_TITLES, SamplingInfo
 from aigc_studio.gui.widgets.views import ImageView, seed_spin, side_column, view_page
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -30,6 +42,9 @@ SLIDER_STEPS = 100  # slider ticks per unit (one standard deviation)
 LATENT_RANGE = 3.0  # latent axes: ±3 standard deviations covers almost all of N(0, 1)
 PCA_RANGE = 5.0  # principal directions: a little wider, they move the image more gently
 GRID_COUNTS = (1, 4, 9, 16, 25, 36, 64)
+ANY_CLASS = -1  # the class combo's item for "no class" (the model's unconditional draw)
+MAX_SAMPLE_STEPS = 250  # 10-50 is the useful range; more only costs time
+MAX_GUIDANCE = 50.0
 
 
 def random_seed() -> int:
@@ -77,6 +92,27 @@ class OffsetSlider(QWidget):
         self.moved.emit(self.index, raw / SLIDER_STEPS)
 
 
+def progress_bar(tooltip: str) -> QProgressBar:
+    """A slim bar for a sampler's steps, hidden until a run of several steps starts."""
+    bar = QProgressBar()
+    bar.setTextVisible(True)
+    bar.setFormat("Sampling: step %v of %m")
+    bar.setMaximumHeight(18)
+    bar.setToolTip(tooltip)
+    bar.hide()
+    return bar
+
+
+def below_view(*widgets: QWidget) -> QWidget:
+    """What sits under a tab's large view (a caption, a strip, a progress bar), stacked."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    for widget in widgets:
+        layout.addWidget(widget)
+    return box
+
 
 class ExploreTab:
     """The Explore tab's widgets and behaviour, mixed into :class:`ExplorerPanel`."""
@@ -92,6 +128,7 @@ class ExploreTab:
         self.seed_spin = seed_spin("The seed picks the noise vector z the generator starts "
                                     "from. The same seed always gives the same image.")
         self.seed_spin.valueChanged.connect(self._request_render)
+        self.seed_spin.valueChanged.connect(self._request_trajectory)
         self.random_button = QPushButton("Random")
         self.random_button.setToolTip("Draw a new random seed (a new noise vector).")
         self.random_button.clicked.connect(self.randomize)
@@ -104,10 +141,18 @@ class ExploreTab:
         seed_row = QHBoxLayout()
         seed_row.addWidget(self.seed_spin, 1)
         seed_row.addWidget(self.random_button)
+        self.class_combo = QComboBox()
+        self.class_combo.setToolTip("The class the model draws. Same seed, another class: the "
+                                    "style (the noise) stays, the class changes.")
+        self.class_combo.currentIndexChanged.connect(self._on_class_picked)
         seed_box = QGroupBox("Seed")
-        seed_form = QFormLayout(seed_box)
-        seed_form.addRow("Seed", seed_row)
-        seed_form.addRow("Show", self.count_combo)
+        self.seed_form = QFormLayout(seed_box)
+        self.seed_form.addRow("Seed", seed_row)
+        self.seed_form.addRow("Class", self.class_combo)
+        self.seed_form.addRow("Show", self.count_combo)
+        self.seed_form.setRowVisible(self.class_combo, False)
+        self._wanted_class: int | None = None  # kept across models, like the seed
+        sampling_box = self._build_sampling_box()
 
         self.latent_box = QGroupBox("Latent dimensions")
         self.latent_box.setToolTip("Move along single coordinates of z, in standard deviations. "
@@ -149,9 +194,208 @@ class ExploreTab:
         self.reset_button = QPushButton("Reset sliders")
         self.reset_button.setToolTip("Put every slider back to 0: the seed's own image.")
         self.reset_button.clicked.connect(self.reset_offsets)
+        self.save_button = QPushButton("Save image…")
+        self.save_button.setToolTip("Save what the view shows as a PNG that records its seed, "
+                                    "class and sampler settings (drop it on the window later "
+                                    "to come back here).")
+        self.save_button.clicked.connect(self._save_image_dialog)
 
-        side = side_column(seed_box, self.latent_box, self.pca_box, self.reset_button)
-        return view_page(self.view, self.render_label, side)
+        self.render_progress = progress_bar("The sampler's steps for the image on the left.")
+        self._progress_bars["render"] = self.render_progress
+        side = side_column(seed_box, sampling_box, self.latent_box, self.pca_box,
+                           self.reset_button, self.save_button)
+        self.explore_page = view_page(self.view, below_view(self.render_progress,
+                                                            self.render_label), side)
+        self.register_saver(self.explore_page, self.save_image)
+        return self.explore_page
+
+    def _build_sampling_box(self) -> QGroupBox:
+        """Sampler, steps and guidance: shown for a family whose sampling takes them."""
+        self.sampler_combo = QComboBox()
+        self.sampler_combo.setToolTip("How the noise is removed step by step. DPM-Solver++ "
+                                      "(a second-order solver) looks finished in fewer steps "
+                                      "than DDIM; both are deterministic for a seed.")
+        self.sample_steps_spin = QSpinBox()
+        self.sample_steps_spin.setRange(1, MAX_SAMPLE_STEPS)
+        self.sample_steps_spin.setKeyboardTracking(False)
+        self.sample_steps_spin.setToolTip("Denoising steps per image: 10-50 is the useful "
+                                          "range; every step is one pass of the network.")
+        self.guidance_spin = QDoubleSpinBox()
+        self.guidance_spin.setRange(0.0, MAX_GUIDANCE)
+        self.guidance_spin.setSingleStep(0.5)
+        self.guidance_spin.setDecimals(1)
+        self.guidance_spin.setKeyboardTracking(False)
+        self.guidance_spin.setToolTip("Classifier-free guidance: 1 draws the class as trained, "
+                                      "above 1 pushes the image towards its class (clearer, "
+                                      "less varied), 0 ignores the class.")
+        for signal in (self.sampler_combo.currentIndexChanged,
+                       self.sample_steps_spin.valueChanged, self.guidance_spin.valueChanged):
+            signal.connect(self._on_sampling_changed)
+        self.sampling_note = QLabel("")
+        self.sampling_note.setObjectName("hint")
+        self.sampling_note.setWordWrap(True)
+        self.sampling_box = QGroupBox("Sampling")
+        self.sampling_form = QFormLayout(self.sampling_box)
+        self.sampling_form.addRow("Sampler", self.sampler_combo)
+        self.sampling_form.addRow("Steps", self.sample_steps_spin)
+        self.sampling_form.addRow("Guidance", self.guidance_spin)
+        self.sampling_form.addRow(self.sampling_note)
+        self.sampling_box.hide()
+        return self.sampling_box
+
+    # --- class and sampler settings (shared by every tab) ----------------------------------
+    def class_index(self) -> int | None:
+        """The class the model is asked to draw (None: unconditional, or "any")."""
+        if not self._sampling.conditional:
+            return None
+        data = self.class_combo.currentData()
+        return None if data is None or data == ANY_CLASS else int(data)
+
+    def set_class_index(self, index: int | None) -> None:
+        """Draw class ``index`` (None: "any", where the model can draw without a class).
+
+        Kept when a model loads later (a dropped image reopens its class with its run)."""
+        self._wanted_class = index
+        combo = self.class_combo.findData(ANY_CLASS if index is None else int(index))
+        if combo >= 0:
+            self.class_combo.setCurrentIndex(combo)
+
+    def set_sampling(self, sampler: str | None = None, steps: int | None = None,
+                     guidance: float | None = None) -> None:
+        """Set any of the sampler settings (renders once)."""
+        widgets = (self.sampler_combo, self.sample_steps_spin, self.guidance_spin)
+        for w in widgets:
+            w.blockSignals(True)
+        if sampler is not None and self.sampler_combo.findData(sampler) >= 0:
+            self.sampler_combo.setCurrentIndex(self.sampler_combo.findData(sampler))
+        if steps is not None:
+            self.sample_steps_spin.setValue(int(steps))
+        if guidance is not None:
+            self.guidance_spin.setValue(float(guidance))
+        for w in widgets:
+            w.blockSignals(False)
+        self._on_sampling_changed()
+
+    def sampler_settings(self) -> tuple[tuple[str, Any], ...]:
+        """The family's sampling options as the controls set them ((name, value) pairs).
+
+        Guidance goes only with a class: without one the model draws unconditionally."""
+        info, out = self._sampling, []
+        if info.samplers:
+            out.append(("sampler", str(self.sampler_combo.currentData())))
+        if info.steps is not None:
+            out.append(("steps", int(self.sample_steps_spin.value())))
+        if info.guidance is not None and self.class_index() is not None:
+            out.append(("guidance", float(self.guidance_spin.value())))
+        return tuple(out)
+
+    def settings_caption(self) -> str:
+        """The class and sampler settings in words (for the tabs that reuse them)."""
+        parts = []
+        index = self.class_index()
+        if self._sampling.conditional:
+            parts.append("any class" if index is None else
+                         f"class {self.class_combo.currentText()}")
+        text = settings_text(self.sampler_settings())
+        return " · ".join([*parts, text] if text else parts)
+
+    def _on_sampling_info(self, info: SamplingInfo) -> None:
+        """A model loaded: fill the class and sampler controls with its classes and defaults."""
+        if self._path is None or info.path != self._path:
+            return  # an older load
+        self._sampling = info
+        widgets = (self.class_combo, self.sampler_combo, self.sample_steps_spin,
+                   self.guidance_spin)
+        for w in widgets:
+            w.blockSignals(True)
+        self.class_combo.clear()
+        if info.any_class:
+            self.class_combo.addItem("any (no class)", ANY_CLASS)
+        for i, name in enumerate(info.class_names):
+            self.class_combo.addItem(name if name == str(i) else f"{i}: {name}", i)
+        wanted = self.class_combo.findData(ANY_CLASS if self._wanted_class is None
+                                           else self._wanted_class)
+        self.class_combo.setCurrentIndex(max(0, wanted))
+        self.seed_form.setRowVisible(self.class_combo, info.conditional)
+        self.sampler_combo.clear()
+        for name in info.samplers:
+            self.sampler_combo.addItem(SAMPLER_TITLES.get(name, name), name)
+        self.sampler_combo.setCurrentIndex(max(0, self.sampler_combo.findData(info.sampler)))
+        if info.steps is not None:
+            self.sample_steps_spin.setValue(info.steps)
+        if info.guidance is not None:
+            self.guidance_spin.setValue(info.guidance)
+        for w in widgets:
+            w.blockSignals(False)
+        self.sampling_form.setRowVisible(self.sampler_combo, bool(info.samplers))
+        self.sampling_form.setRowVisible(self.sample_steps_spin, info.steps is not None)
+        self.sampling_form.setRowVisible(self.guidance_spin, info.guidance is not None)
+        self.sampling_box.setVisible(info.has_options)
+        self._update_sampling_note()
+        self._on_denoising_info(info)
+
+    def _on_class_picked(self, *_: object) -> None:
+        data = self.class_combo.currentData()
+        if data is not None:
+            self._wanted_class = None if data == ANY_CLASS else int(data)
+        self._on_sampling_changed()
+
+    def _on_sampling_changed(self, *_: object) -> None:
+        """Class or sampler changed: every view that samples draws again (lazily if hidden)."""
+        self._update_sampling_note()
+        self._request_render()
+        self._request_frames()
+        self._request_trajectory()
+
+    def _update_sampling_note(self) -> None:
+        guided = self._sampling.guidance is not None
+        no_class = self.class_index() is None
+        self.guidance_spin.setEnabled(guided and not no_class)
+        self.sampling_note.setText(
+            "Guidance needs a class: with \"any\" the model draws without one." if guided and
+            no_class else "")
+        self.sampling_note.setVisible(bool(self.sampling_note.text()))
+
+    def _start_progress(self, kind: str) -> None:
+        """Show a kind's bar at step 0 when its sampler runs several steps."""
+        bar = self._progress_bars.get(kind)
+        if bar is not None and self._sampling.has_options:
+            bar.setRange(0, max(1, dict(self.sampler_settings()).get("steps", 1)))
+            bar.setValue(0)
+            bar.show()
+
+    def _on_progress(self, kind: str, serial: int, step: int, steps: int) -> None:
+        """A sampler step of the newest job of a kind: move its bar, tell listeners."""
+        latest = {"render": self._serial, "frames": self._frames_serial,
+                  "trajectory": self._trajectory_serial}.get(kind)
+        if serial != latest:
+            return  # a job that has been replaced
+        bar = self._progress_bars.get(kind)
+        if bar is not None:
+            bar.setRange(0, steps)
+            bar.setValue(step)
+            bar.setVisible(step < steps)
+        self.sampling_progress.emit(kind, step, steps)
+
+    def save_image(self, path: Path) -> Path:
+        """The image(s) on screen as a PNG stamped with the seed, class, sliders and sampler."""
+        from aigc_studio.gui.panels.explore.export import write_png
+
+        image = self.current_image()
+        if image is None:
+            from aigc_studio.errors import AigcError
+
+            raise AigcError("There is no image to save yet.")
+        request = self.render_request()
+        moved = dict(latent_offsets=len(request.offsets), directions=len(request.pca)) \
+            if request.offsets or request.pca else {}
+        return write_png(image, path, self.stamp(
+            "explorer", seeds=(request.seed,), class_index=request.class_index,
+            n=request.count, **dict(request.sampler), **moved))
+
+    def _save_image_dialog(self) -> None:
+        self.save_dialog("Save the image", f"seed_{self.seed()}.png", "PNG images (*.png)",
+                         self.save_image)
 
     def seed(self) -> int:
         """The seed of the (first) image."""
@@ -200,7 +444,8 @@ class ExploreTab:
         pca = tuple((r.index, r.value()) for r in self.pca_sliders
                     if r.value() != 0.0 and r.isEnabled())
         return RenderRequest(seed=self.seed(), count=self.count(), offsets=offsets, pca=pca,
-                             serial=serial)
+                             serial=serial, class_index=self.class_index(),
+                             sampler=self.sampler_settings())
 
     def current_image(self) -> np.ndarray | None:
         """The rendered image on screen (uint8 (H, W, 3)), None before the first render."""
@@ -219,6 +464,7 @@ class ExploreTab:
             return
         self._serial += 1
         self.worker.submit(self.render_request(self._serial))
+        self._start_progress("render")
 
     def _on_rendered(self, serial: int, image: np.ndarray) -> None:
         # Results come back in order from one thread, so anything older than what is shown
@@ -229,6 +475,8 @@ class ExploreTab:
             return
         self._shown_serial = serial
         self.view.set_image(image)
+        if serial == self._serial:
+            self.render_progress.hide()
         ms = self.worker.last_render_ms
         h, w = image.shape[:2]
         self.render_label.setText(f"{w}×{h} px · rendered in {ms:.1f} ms")

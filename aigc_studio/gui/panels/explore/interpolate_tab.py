@@ -1,34 +1,36 @@
-"""The explorer's *Interpolate* tab: a walk from seed A to seed B, scrubbed, played and
-exported as a GIF or PNG frames."""
+"""The explorer's *Interpolate* tab: a walk from seed A to seed B (of the class and with the
+sampler settings chosen on the Explore tab), scrubbed, played and exported as a GIF or PNG
+frames that carry provenance."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QCheckBox,
     QComboBox,
     QFileDialog,
     QFormLayout,
-    QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QPushButton,
-    QSlider,
     QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from aigc_studio.gui.panels.explore.explore_tab import random_seed
+from aigc_studio.core.provenance import Provenance
+from aigc_studio.gui.panels.explore.explore_tab import below_view, progress_bar, random_seed
+from aigc_studio.gui.panels.explore.export import (
+    export_box,
+    write_frames,
+    write_gif,
+    write_png,
+)
+from aigc_studio.gui.panels.explore.player import FramePlayer
 from aigc_studio.gui.panels.explore.worker import FramesRequest
 from aigc_studio.gui.widgets.views import ImageView, seed_spin, side_column, view_page
-
-EXPORT_SCALES = (1, 2, 4, 8)
 
 
 class InterpolateTab:
@@ -64,7 +66,7 @@ class InterpolateTab:
         self.steps_spin.setToolTip("How many frames the walk has, both ends included.")
         for signal in (self.seed_a.valueChanged, self.seed_b.valueChanged,
                        self.path_combo.currentIndexChanged, self.steps_spin.valueChanged):
-            signal.connect(self._request_frames)
+            signal.connect(self._submit_frames)
         row_a, row_b = QHBoxLayout(), QHBoxLayout()
         row_a.addWidget(self.seed_a, 1)
         row_a.addWidget(self.dice_a)
@@ -77,47 +79,22 @@ class InterpolateTab:
         form.addRow("Path", self.path_combo)
         form.addRow("Frames", self.steps_spin)
 
-        self.position = QSlider(Qt.Orientation.Horizontal)
-        self.position.setRange(0, 0)
-        self.position.setToolTip("Scrub along the walk: left is seed A, right is seed B.")
-        self.position.valueChanged.connect(self._show_frame)
-        self.position_label = QLabel("–")
-        self.position_label.setMinimumWidth(70)
-        self.position_label.setAlignment(Qt.AlignmentFlag.AlignRight |
-                                         Qt.AlignmentFlag.AlignVCenter)
-        self.play_button = QPushButton("Play")
-        self.play_button.setObjectName("primary")
-        self.play_button.setCheckable(True)
-        self.play_button.setToolTip("Play the walk as an animation; press again to pause.")
-        self.play_button.toggled.connect(self._on_play_toggled)
-        self.fps_spin = QSpinBox()
-        self.fps_spin.setRange(1, 60)
-        self.fps_spin.setValue(12)
-        self.fps_spin.setSuffix(" fps")
-        self.fps_spin.setToolTip("Animation speed in frames per second (also used for the GIF).")
-        self.fps_spin.valueChanged.connect(self._on_fps)
-        self.bounce_check = QCheckBox("Bounce")
-        self.bounce_check.setChecked(True)
-        self.bounce_check.setToolTip("Play forwards then backwards instead of jumping back to "
-                                     "the start (also applies to the GIF).")
-        pos_row = QHBoxLayout()
-        pos_row.addWidget(self.position, 1)
-        pos_row.addWidget(self.position_label)
-        play_row = QHBoxLayout()
-        play_row.addWidget(self.play_button)
-        play_row.addWidget(self.fps_spin)
-        play_row.addWidget(self.bounce_check)
-        playback = QGroupBox("Playback")
-        pb = QVBoxLayout(playback)
-        pb.addLayout(pos_row)
-        pb.addLayout(play_row)
+        self.walk_caption = QLabel("")
+        self.walk_caption.setObjectName("hint")
+        self.walk_caption.setWordWrap(True)
+        self.walk_caption.setToolTip("The class and sampler settings come from the Explore tab.")
+        form.addRow(self.walk_caption)
 
-        self.scale_combo = QComboBox()
-        for s in EXPORT_SCALES:
-            self.scale_combo.addItem(f"{s}×", s)
-        self.scale_combo.setCurrentIndex(EXPORT_SCALES.index(4))
-        self.scale_combo.setToolTip("Enlarge each exported frame by this factor (pixel-sharp), "
-                                    "so a 32-pixel model gives a visible GIF.")
+        self.walk_player = FramePlayer(fps=12, bounce=True, scrub_tip=(
+            "Scrub along the walk: left is seed A, right is seed B."))
+        self.walk_player.index_changed.connect(self._show_frame)
+        # the player's parts, by the names the panel's API and tests use
+        self.position, self.position_label = self.walk_player.slider, self.walk_player.label
+        self.play_button, self.fps_spin = self.walk_player.play_button, self.walk_player.fps_spin
+        self.bounce_check = self.walk_player.bounce_check
+        playback = QGroupBox("Playback")
+        QVBoxLayout(playback).addWidget(self.walk_player)
+
         self.gif_button = QPushButton("Export GIF…")
         self.gif_button.setToolTip("Save the walk as a looping animated GIF at the chosen speed.")
         self.gif_button.clicked.connect(self._export_gif_dialog)
@@ -125,14 +102,18 @@ class InterpolateTab:
         self.frames_button.setToolTip("Save every frame of the walk as a numbered PNG file in a "
                                       "folder (frame_0000.png, …).")
         self.frames_button.clicked.connect(self._export_frames_dialog)
-        export = QGroupBox("Export")
-        ex = QGridLayout(export)
-        ex.addWidget(QLabel("Scale"), 0, 0)
-        ex.addWidget(self.scale_combo, 0, 1)
-        ex.addWidget(self.gif_button, 1, 0, 1, 2)
-        ex.addWidget(self.frames_button, 2, 0, 1, 2)
+        export, self.scale_combo = export_box(self.gif_button, self.frames_button)
 
-        return view_page(self.walk_view, self.strip_view, side_column(ends, playback, export))
+        self.walk_progress = progress_bar("The sampler's steps for the whole walk (every frame "
+                                          "is denoised at once).")
+        self._progress_bars["frames"] = self.walk_progress
+        self._frames_dirty = False
+        self.walk_page = view_page(self.walk_view,
+                                   below_view(self.strip_view, self.walk_progress),
+                                   side_column(ends, playback, export))
+        self.register_saver(self.walk_page, self.save_walk)
+        self.tabs.currentChanged.connect(self._on_walk_tab)
+        return self.walk_page
 
     def set_interpolation(self, seed_a: int, seed_b: int, steps: int | None = None,
                           spherical: bool | None = None) -> None:
@@ -148,7 +129,7 @@ class InterpolateTab:
             self.path_combo.setCurrentIndex(0 if spherical else 1)
         for w in widgets:
             w.blockSignals(False)
-        self._request_frames()
+        self._submit_frames()
 
     def set_spherical(self, spherical: bool) -> None:
         """Slerp (True) or a straight line (False)."""
@@ -157,7 +138,8 @@ class InterpolateTab:
     def frames_request(self, serial: int = 0) -> FramesRequest:
         """The walk the controls describe now."""
         return FramesRequest(self.seed_a.value(), self.seed_b.value(), self.steps_spin.value(),
-                             bool(self.path_combo.currentData()), serial)
+                             bool(self.path_combo.currentData()), serial,
+                             class_index=self.class_index(), sampler=self.sampler_settings())
 
     def frames(self) -> np.ndarray | None:
         """The walk's frames (N, H, W, 3) uint8, None before they are rendered."""
@@ -165,29 +147,41 @@ class InterpolateTab:
 
     def position_index(self) -> int:
         """The frame on screen."""
-        return int(self.position.value())
+        return self.walk_player.index()
 
     def set_position(self, index: int) -> None:
         """Show frame ``index`` of the walk."""
-        self.position.setValue(int(index))
+        self.walk_player.set_index(index)
 
     def _request_frames(self, *_: object) -> None:
+        """The walk must be drawn again: now if its tab is in front, else when it comes there
+        (a diffusion walk costs a sampler run per frame)."""
+        if self.tabs.currentWidget() is self.walk_page:
+            self._submit_frames()
+        else:
+            self._frames_dirty = True
+
+    def _submit_frames(self, *_: object) -> None:
         if self._info is None or not self._info.capabilities.samples:
             return
+        self._frames_dirty = False
         self._frames_serial += 1
+        self.walk_caption.setText(self.settings_caption())
+        self.walk_caption.setVisible(bool(self.walk_caption.text()))
         self.worker.submit_frames(self.frames_request(self._frames_serial))
+        self._start_progress("frames")
+
+    def _on_walk_tab(self, _: int) -> None:
+        if self._frames_dirty and self.tabs.currentWidget() is self.walk_page:
+            self._submit_frames()
 
     def _on_frames(self, serial: int, frames: np.ndarray) -> None:
         if serial < self._frames_serial:
             return  # a newer walk is on its way
+        self.walk_progress.hide()
         self._frames = frames
         n = len(frames)
-        keep = min(self.position.value(), n - 1)
-        self.position.blockSignals(True)
-        self.position.setRange(0, n - 1)
-        self.position.setValue(keep)
-        self.position.blockSignals(False)
-        self._show_frame(keep)
+        self.walk_player.set_count(n)
         picks = np.unique(np.linspace(0, n - 1, min(n, 12)).round().astype(int))
         from aigc_studio.core.grid import make_grid
 
@@ -199,88 +193,65 @@ class InterpolateTab:
             return
         index = max(0, min(int(index), len(self._frames) - 1))
         self.walk_view.set_image(self._frames[index])
-        self.position_label.setText(f"{index + 1} / {len(self._frames)}")
 
     def play(self) -> None:
         """Start the animation at the chosen fps."""
-        self.play_button.setChecked(True)
+        self.walk_player.play()
 
     def pause(self) -> None:
-        """Stop the animation where it is."""
-        self.play_button.setChecked(False)
+        """Stop every animation of the panel where it is."""
+        self.walk_player.pause()
+        self.denoise_player.pause()
 
     def is_playing(self) -> bool:
         """True while the walk animates."""
-        return self._timer.isActive()
+        return self.walk_player.is_playing()
 
-    def _on_play_toggled(self, on: bool) -> None:
-        self.play_button.setText("Pause" if on else "Play")
-        if on:
-            self._timer.start(round(1000 / self.fps_spin.value()))
-        else:
-            self._timer.stop()
-
-    def _on_fps(self, fps: int) -> None:
-        if self._timer.isActive():
-            self._timer.setInterval(round(1000 / fps))
-
-    def _advance_frame(self) -> None:
-        if self._frames is None or len(self._frames) < 2:
-            return
-        last = len(self._frames) - 1
-        index = self.position.value() + self._play_direction
-        if index > last or index < 0:
-            if self.bounce_check.isChecked():
-                self._play_direction = -self._play_direction
-                index = self.position.value() + self._play_direction
-            else:
-                index = 0
-        self.position.setValue(index)
-
-    def _export_frames_scaled(self) -> np.ndarray:
+    def _walk(self) -> np.ndarray:
         from aigc_studio.errors import AigcError
 
         if self._frames is None:
             raise AigcError("There is no walk to export yet.")
-        from aigc_studio.engine.explore import upscale
+        return self._frames
 
-        return upscale(self._frames, int(self.scale_combo.currentData()))
+    def _walk_stamp(self) -> Provenance:
+        request = self.frames_request()
+        return self.stamp("interpolation", seeds=(request.seed_a, request.seed_b),
+                          class_index=request.class_index, frames=request.steps,
+                          path="slerp" if request.spherical else "linear",
+                          **dict(request.sampler))
 
     def export_gif(self, path: Path) -> Path:
-        """Write the walk as a looping GIF (speed, bounce and scale as set in the panel)."""
-        from aigc_studio.engine.explore import save_gif
-
-        out = save_gif(self._export_frames_scaled(), Path(path), fps=self.fps_spin.value(),
-                       bounce=self.bounce_check.isChecked())
+        """Write the walk as a looping GIF (speed, bounce and scale as set in the panel), its
+        comment stamped with the seeds, class and sampler settings."""
+        out = write_gif(self._walk(), Path(path), self._walk_stamp(),
+                        fps=self.walk_player.fps(), scale=int(self.scale_combo.currentData()),
+                        bounce=self.walk_player.bounce())
         self.message.emit(f"Saved the walk as {out}.")
         return out
 
     def export_frames(self, folder: Path) -> list[Path]:
-        """Write every frame of the walk as a PNG in ``folder``."""
-        from aigc_studio.engine.explore import save_frames
-
-        written = save_frames(self._export_frames_scaled(), Path(folder))
+        """Write every frame of the walk as a stamped PNG in ``folder``."""
+        written = write_frames(self._walk(), Path(folder), self._walk_stamp(),
+                               scale=int(self.scale_combo.currentData()))
         self.message.emit(f"Saved {len(written)} frames in {folder}.")
         return written
 
+    def save_walk(self, path: Path) -> Path:
+        """The tab's save: a .gif path gets the animation, anything else the frame on screen
+        as a stamped PNG."""
+        if Path(path).suffix.lower() == ".gif":
+            return self.export_gif(path)
+        index = self.position_index()
+        return write_png(self._walk()[index], path,
+                         self._walk_stamp().with_sampler(frame=index))
+
     def _export_gif_dialog(self) -> None:
         name = f"walk_{self.seed_a.value()}_{self.seed_b.value()}.gif"
-        path, _ = QFileDialog.getSaveFileName(self, "Export the walk as a GIF", name,
-                                              "GIF images (*.gif)")
-        if path:
-            self._run_export(lambda: self.export_gif(Path(path)))
+        self.save_dialog("Export the walk as a GIF", name, "GIF images (*.gif)",
+                         self.export_gif)
 
     def _export_frames_dialog(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Export the walk's frames into a folder")
         if folder:
-            self._run_export(lambda: self.export_frames(Path(folder)))
-
-    def _run_export(self, action: Callable[[], object]) -> None:
-        try:
-            action()
-        except Exception as exc:
-            from aigc_studio.gui.render_worker import user_message
-
-            text = f"Export failed: {user_message(exc)}"
-            self.banner.show_message(text, "error", "Dismiss")
-            self.message.emit(text)
+            self.run_export(lambda: self.export_frames(Path(folder)))

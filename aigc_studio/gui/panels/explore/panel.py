@@ -14,16 +14,18 @@ What the model can do comes from its family's capabilities, never from its name.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QTimer, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtGui import QCloseEvent, QHideEvent
 from PySide6.QtWidgets import (
     QApplication,
     QHBoxLayout,
     QLabel,
+    QProgressBar,
     QSizePolicy,
     QStackedWidget,
     QTabWidget,
@@ -34,16 +36,20 @@ from PySide6.QtWidgets import (
 from aigc_studio import families
 from aigc_studio.gui.model_info import ModelInfo, with_article
 from aigc_studio.gui.panels.explore.compare_tab import CompareTab
+from aigc_studio.gui.panels.explore.denoise_tab import DenoiseTab
 from aigc_studio.gui.panels.explore.explore_tab import ExploreTab
+from aigc_studio.gui.panels.explore.export import Exports
 from aigc_studio.gui.panels.explore.interpolate_tab import InterpolateTab
 from aigc_studio.gui.panels.explore.map_tab import MapTab
+from aigc_studio.gui.panels.explore.sampling import SamplingInfo
 from aigc_studio.gui.panels.explore.worker import RenderWorker
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.style import PANEL_STYLE
 from aigc_studio.gui.widgets.views import MessagePage
 
 
-class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
+class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, DenoiseTab, Exports,
+                    QWidget):
     """Walk the latent space of a model that samples: seeds, sliders, interpolation and an
     epoch comparison.
 
@@ -65,6 +71,8 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
     open_with = Signal(str, object)  # panel key, Path: open this model in another panel
     train_requested = Signal(str)  # the empty state's "Train a … now" (a family name)
     message = Signal(str)  # one sentence for the window's status bar
+    sampling_progress = Signal(str, int, int)  # job kind, sampler step, steps (newest job)
+    trajectory_shown = Signal(int)  # states in the denoising path now shown
 
     PAGE_EMPTY, PAGE_LOADING, PAGE_NOTE, PAGE_MAIN = range(4)
     TAB_EXPLORE, TAB_INTERPOLATE, TAB_COMPARE = range(3)
@@ -84,7 +92,10 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
         self._compare_dirty = True
         self._frames: np.ndarray | None = None
         self._compare_rows: list[tuple[int, np.ndarray]] = []
-        self._play_direction = 1
+        self._sampling = SamplingInfo()  # how the loaded model samples (classes, sampler)
+        self._savers: dict[QWidget, Callable[[Path], Path]] = {}  # tab page -> its save
+        self._progress_bars: dict[str, QProgressBar] = {}  # worker job kind -> its bar
+        self._trajectory_serial = 0
         self.stale_ignored = 0
         self._shut = False
 
@@ -97,15 +108,15 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
         self.worker.directions_ready.connect(self._on_directions)
         self.worker.compare_row.connect(self._on_compare_row)
         self.worker.compare_finished.connect(self._on_compare_finished)
+        self.worker.sampling_ready.connect(self._on_sampling_info)
+        self.worker.progress.connect(self._on_progress)
+        self.worker.trajectory_ready.connect(self._on_trajectory)
         self.worker.start()
         # Embedded panels get no closeEvent when the window closes: stop on quit as well.
         app = QApplication.instance()
         if app is not None:
             app.aboutToQuit.connect(self.shutdown)
         self.destroyed.connect(partial(_stop_worker, self.worker))
-
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._advance_frame)
 
         self.setStyleSheet(PANEL_STYLE)
         self._build(latent_sliders, pca_sliders)
@@ -163,6 +174,9 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
         self.tabs.setTabToolTip(self.TAB_INTERPOLATE, "Morph one seed's image into another's.")
         self.tabs.setTabToolTip(self.TAB_COMPARE,
                                 "The same noise through every saved epoch of the run.")
+        self.tabs.setTabToolTip(self.tabs.addTab(self._build_denoise(), "Denoising"),
+                                "One sample from pure noise to the image, step by step "
+                                "(diffusion models).")
         self.tabs.setTabToolTip(self.tabs.addTab(self._build_map(), "Latent map"),
                                 "The data set encoded as points beside the decoder's grid "
                                 "(models that encode).")
@@ -209,7 +223,7 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, QWidget):
         if self._shut:
             return
         self._shut = True
-        self._timer.stop()
+        self.pause()
         self.worker.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:
