@@ -9,6 +9,7 @@ only draws the plain data that comes back. Torch-free.
 
 from __future__ import annotations
 
+import html
 import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -134,14 +135,11 @@ def show_value(value: Any) -> str:
     return str(value)
 
 
-def metric_text(run: RunMetrics, name: str) -> str:
-    """'last 0.71 · best 0.65 (ep 3)' for one run's metric."""
-    last = run.last.get(name)
-    text = "—" if last is None else f"{last:.4g}"
-    best = run.best.get(name)
-    if best is not None:
-        text += f" · best {best.value:.4g} (ep {best.epoch})"
-    return text
+def metric_cells(run: RunMetrics, name: str) -> list[str]:
+    """One run's [last, best (epoch)] of a metric: "0.71", "0.65 (ep 3)"; "—" for none."""
+    last, best = run.last.get(name), run.best.get(name)
+    return ["—" if last is None else f"{last:.4g}",
+            "—" if best is None else f"{best.value:.4g} (ep {best.epoch})"]
 
 
 def _table(tooltip: str) -> QTableWidget:
@@ -154,6 +152,14 @@ def _table(tooltip: str) -> QTableWidget:
     table.setWordWrap(True)
     table.setToolTip(tooltip)
     return table
+
+
+def _fit_height(table: QTableWidget, max_rows: int = 8) -> None:
+    """A short table takes only the height of its rows (the rest goes to the longer one)."""
+    header = table.verticalHeader()
+    rows = sum(header.sectionSize(r) for r in range(min(table.rowCount(), max_rows)))
+    table.setMaximumHeight(table.horizontalHeader().sizeHint().height() + rows
+                           + 2 * table.frameWidth() + 2)
 
 
 def _fill_table(table: QTableWidget, rows: list[tuple[str, str, list[str]]],
@@ -209,6 +215,7 @@ class CompareView(QWidget):
         self.summary = QLabel("")
         self.summary.setObjectName("hint")
         self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.RichText)  # run names are escaped
         self.banner = Banner(dismissible=True)
 
         self.metric_combo = QComboBox()
@@ -231,7 +238,6 @@ class CompareView(QWidget):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
-        self.legend = self.plot.addLegend(offset=(-10, 10))
         plot_box = QWidget()
         plot_layout = QVBoxLayout(plot_box)
         plot_layout.setContentsMargins(0, 0, 0, 0)
@@ -247,11 +253,11 @@ class CompareView(QWidget):
         self.settings_title = QLabel("Settings that differ")
         self.settings_title.setObjectName("sectionTitle")
         table_layout.addWidget(self.settings_title)
-        table_layout.addWidget(self.settings_table, 2)
-        metrics_title = QLabel("Metrics: last · best (epoch)")
+        table_layout.addWidget(self.settings_table)
+        metrics_title = QLabel("Metrics: the last value and the best epoch")
         metrics_title.setObjectName("sectionTitle")
         table_layout.addWidget(metrics_title)
-        table_layout.addWidget(self.metrics_table, 3)
+        table_layout.addWidget(self.metrics_table, 1)
 
         top = QSplitter(Qt.Orientation.Horizontal)
         top.addWidget(plot_box)
@@ -322,8 +328,10 @@ class CompareView(QWidget):
             return
         self.data = outcome.value
         runs = self.data.comparison.runs
-        self.summary.setText(" · ".join(f"{self.run_label(i)}: {r.name} ({r.config.model}, "
-                                        f"{r.epochs_done} epochs)" for i, r in enumerate(runs)))
+        self.summary.setText("&nbsp;&nbsp; ".join(
+            f"<b style='color:{self.run_color(i)}'>{self.run_label(i)}</b> "
+            f"{html.escape(r.name)} ({html.escape(r.config.model)}, {r.epochs_done} epochs)"
+            for i, r in enumerate(runs)))
         self._fill_tables()
         self._fill_metrics()
         self._fill_epochs()
@@ -339,10 +347,15 @@ class CompareView(QWidget):
         """The colour of run ``index`` everywhere in the view."""
         return GENERIC_COLORS[index % len(GENERIC_COLORS)]
 
-    def _columns(self) -> list[tuple[str, str]]:
+    def _columns(self, *suffixes: str) -> list[tuple[str, str]]:
+        """Column titles and colours: one per run (its letter and name), or one per run and
+        suffix ("A last", "A best")."""
         runs = self.data.comparison.runs if self.data else []
-        return [(f"{self.run_label(i)} · {r.name}", self.run_color(i))
-                for i, r in enumerate(runs)]
+        if not suffixes:
+            return [(f"{self.run_label(i)} · {r.name}", self.run_color(i))
+                    for i, r in enumerate(runs)]
+        return [(f"{self.run_label(i)} {suffix}", self.run_color(i))
+                for i in range(len(runs)) for suffix in suffixes]
 
     def _fill_tables(self) -> None:
         assert self.data is not None
@@ -353,6 +366,7 @@ class CompareView(QWidget):
             f"Settings that differ ({len(settings)})" if settings
             else "Settings that differ: none, the runs were trained alike")
         _fill_table(self.settings_table, settings, self._columns())
+        _fit_height(self.settings_table)
         model = comparison.runs[0].config.model if comparison.runs else None
         rows = []
         for name in comparison.metrics:
@@ -360,8 +374,8 @@ class CompareView(QWidget):
                 continue
             spec = metric_spec(name, None if model is None else _family(model))
             rows.append((spec.label, f"{name}: {spec.description}".rstrip(": "),
-                         [metric_text(r, name) for r in comparison.runs]))
-        _fill_table(self.metrics_table, rows, self._columns())
+                         [c for r in comparison.runs for c in metric_cells(r, name)]))
+        _fill_table(self.metrics_table, rows, self._columns("last", "best"))
 
     def _fill_metrics(self) -> None:
         """The metric choices for the axis shown (the current one kept when it is there)."""
@@ -445,11 +459,12 @@ class CompareView(QWidget):
         import pyqtgraph as pg
 
         self.plot.clear()
-        self.legend.clear()
         self.curves = []
         metric = self.plotted_metric()
         if self.data is None or metric is None:
+            self.plot.setTitle("")
             return
+        keys = []
         axis = self.axis()
         for i, (run, curves) in enumerate(zip(self.data.comparison.runs, self.data.curves,
                                               strict=True)):
@@ -462,10 +477,14 @@ class CompareView(QWidget):
             item = self.plot.plot(xy[0], xy[1], pen=pg.mkPen(color, width=2),
                                   name=f"{self.run_label(i)} · {run.name}", **symbol)
             self.curves.append(item)
+            keys.append(f"<span style='color:{color}'>&#9473;&#9473; "
+                        f"{self.run_label(i)}</span>")
         spec = metric_spec(metric)
         self.plot.setLabel("bottom", axis)
         self.plot.setLabel("left", spec.label)
-        self.plot.setTitle(f"{spec.label} per {axis}", size="10pt")
+        # a keyed title instead of a legend: a legend would cover the curves
+        self.plot.setTitle(f"{html.escape(spec.label)} per {axis}&nbsp;&nbsp;&nbsp;"
+                           + "&nbsp;&nbsp;".join(keys), size="10pt")
 
     def _request_grids(self, *_: object) -> None:
         epoch = self.epoch()
