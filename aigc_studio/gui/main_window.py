@@ -968,8 +968,10 @@ class MainWindow(QMainWindow):
             panel.set_seed(source.seed)
         with contextlib.suppress(ValueError):  # the explorer draws square grids only
             panel.set_count(source.count)
-        if stamp.class_index is not None and hasattr(panel, "set_class_index"):
-            panel.model_loaded.connect(lambda *_: panel.set_class_index(stamp.class_index),
+        if hasattr(panel, "set_class_index"):
+            panel.set_class_index(stamp.class_index)  # kept until the model has loaded
+        if source.sampling and hasattr(panel, "set_sampling"):  # its choices come with it
+            panel.model_loaded.connect(lambda *_: panel.set_sampling(**source.sampling),
                                        Qt.ConnectionType.SingleShotConnection)
         epoch = f"epoch {stamp.epoch}, " if stamp.epoch else ""
         self.show_message(f"Reopened {source.run.name} at {epoch}seed {source.seed} from "

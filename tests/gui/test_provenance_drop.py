@@ -134,3 +134,16 @@ def test_images_without_provenance_still_go_to_the_panels(tmp_path: Path) -> Non
         where = drops.route([path])
         assert where.source is None and not where.refused
         assert "reconstruct" in where.choices
+
+
+def test_an_image_source_reads_its_grid_size_and_sampler_settings_typed(tmp_path: Path) -> None:
+    from aigc_studio.core.provenance import Provenance
+
+    stamp = Provenance(seeds=(3,), sampler={"sampler": "ddim", "steps": 20, "guidance": 2,
+                                            "n": 9, "noise": "fixed"})
+    source = drops.ImageSource(tmp_path / "x.png", stamp)
+    assert source.seed == 3 and source.count == 9
+    assert source.sampling == {"sampler": "ddim", "steps": 20, "guidance": 2.0}
+    odd = Provenance(sampler={"steps": "many", "sampler": 5, "n": True})
+    assert drops.ImageSource(tmp_path / "x.png", odd).sampling == {}
+    assert drops.ImageSource(tmp_path / "x.png", odd).count == 1

@@ -18,6 +18,7 @@ import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -54,6 +55,16 @@ class ImageSource:
         """How many images the PNG holds (1 unless the sampler recorded a grid size)."""
         n = self.provenance.sampler.get("n", 1)
         return n if isinstance(n, int) and not isinstance(n, bool) and n > 0 else 1
+
+    @property
+    def sampling(self) -> dict[str, Any]:
+        """The sampler settings the image records (sampler, steps, guidance), typed."""
+        given = self.provenance.sampler
+        kinds = {"sampler": str, "steps": int, "guidance": float}
+        return {k: kind(given[k]) for k, kind in kinds.items()
+                if isinstance(given.get(k), (str, int, float))
+                and not isinstance(given.get(k), bool)
+                and (kind is str) == isinstance(given.get(k), str)}
 
 
 @dataclass(frozen=True)
