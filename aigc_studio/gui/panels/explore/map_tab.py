@@ -506,7 +506,7 @@ class MapTab:
                               "anywhere to decode that point; drop an image file here to see "
                               "where it lands.")
 
-    def _on_map_spot(self, _item: pg.ScatterPlotItem, points: Sequence[object],
+    def _on_map_spot(self, _item: pg.ScatterPlotItem, points: Sequence[pg.SpotItem],
                      _ev: MouseClickEvent) -> None:
         """A click on a data point decodes exactly that point (and names the image)."""
         result = self._map_result
