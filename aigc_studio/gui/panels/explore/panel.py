@@ -3,8 +3,11 @@
 Three tabs on one model, one file each: *Explore* (``explore_tab``: a seed, sliders along
 latent axes and principal directions, re-rendered live), *Interpolate* (``interpolate_tab``: a
 walk between two seeds, played or exported as a GIF / PNG frames) and *Compare epochs*
-(``compare_tab``: the same latents through every saved epoch). This file holds what they share:
-the model, the pages (empty, loading, note, tabs) and the render worker.
+(``compare_tab``: the same latents through every saved epoch), and *Denoising*
+(``denoise_tab``: one sample from noise to image, for families with a denoising path). The
+class and sampler controls (``explore_tab``) serve every tab; every export carries provenance
+(``export``). This file holds what they share: the model, the pages (empty, loading, note,
+tabs) and the render worker.
 
 All model work happens in a :class:`~aigc_studio.gui.panels.explore.worker.RenderWorker`
 where the latest request wins; nothing here imports torch at import time or touches a tensor.
@@ -55,8 +58,10 @@ class ExplorerPanel(ExploreTab, InterpolateTab, CompareTab, MapTab, DenoiseTab, 
 
     Public API: :meth:`set_model`, :meth:`reload`, :meth:`shutdown`; the controls can be
     driven in code (``set_seed``, ``set_count``, ``set_latent_offset``, ``set_pca_offset``,
-    ``set_interpolation``, ``set_position``, ``play``/``pause``, ``refresh_compare``) and the
-    exports run without dialogs (``export_gif``, ``export_frames``).
+    ``set_interpolation``, ``set_position``, ``play``/``pause``, ``refresh_compare``,
+    ``set_class_index``/``class_index``, ``set_sampling``) and the exports run without dialogs
+    (``export_gif``, ``export_frames``, ``export_denoising_gif``, ``save_current``: what the
+    visible tab shows, stamped with provenance).
     """
 
     model_loaded = Signal(object)  # ModelInfo
