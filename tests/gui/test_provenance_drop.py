@@ -81,6 +81,29 @@ def test_a_dropped_sample_reopens_its_run_epoch_and_seed_pixel_equal(
     assert "seed 7" in window.banner.text() and "epoch 2" in window.banner.text()
 
 
+def test_a_conditional_sample_reopens_its_class(
+        qtbot, make_window: Callable, runs_root: Path, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    from aigc_studio.engine.trainer import Trainer
+
+    config = TrainConfig(dataset="digits", limit=128, width=8, epochs=1, eval_samples=0,
+                         device="cpu", extras={"conditional": True})
+    run = Trainer(config, runs_root=runs_root).fit().run_dir
+    assert run is not None
+    png = tmp_path / "three.png"
+    assert main(["sample", str(run), "--n", "1", "--seed", "5", "--class", "3",
+                 "--out", str(png)]) == 0
+    assert read_provenance(png).class_index == 3
+    window = make_window()
+    drop(window, [png])
+    explorer = window.explorer
+    qtbot.waitUntil(lambda: explorer.model_info() is not None and
+                    explorer.shown_serial() == explorer.latest_serial() > 0, timeout=TIMEOUT_MS)
+    assert explorer.class_index() == 3 and explorer.seed() == 5
+    written = np.asarray(Image.open(png).convert("RGB"))  # a grid of one: 2 px padding
+    assert np.array_equal(explorer.current_image(), written[2:-2, 2:-2])
+
+
 def test_a_sample_whose_run_is_gone_shows_what_it_records(
         qtbot, make_window: Callable, made: tuple[Path, Path]) -> None:
     window = make_window()
