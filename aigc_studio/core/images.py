@@ -113,7 +113,7 @@ _ORIENTATION_FIX: dict[int, Image.Transpose] = {
 _EXIF_ORIENTATION_TAG = 0x0112
 
 _NOTE_ROTATED = "rotated upright from EXIF"
-_NOTE_FLATTENED = "transparency flattened onto white"
+_NOTE_FLATTENED = "transparent background: composited onto {}"
 _NOTE_16_BIT = "16-bit scaled to 8-bit"
 _NOTE_TO_GREY = "converted to greyscale"
 _NOTE_TO_RGB = "converted to RGB"
@@ -270,17 +270,37 @@ def _frame_count(im: Image.Image) -> int | None:
         return None
 
 
+def transparent_background(rgb: np.ndarray, alpha: np.ndarray) -> int:
+    """The grey level (0 or 255) to composite a transparent image onto.
+
+    White under white strokes makes a blank image, so the background is the opposite of what
+    the visible pixels mostly are: black when their alpha-weighted mean luminance is light,
+    white when it is dark (or when nothing is visible). ``rgb`` is (H, W) or (H, W, 3) uint8,
+    ``alpha`` (H, W) uint8.
+    """
+    grey = rgb.astype(np.float64)
+    if grey.ndim == 3:
+        grey = grey @ np.array([0.299, 0.587, 0.114])  # ITU-R 601 luma, as Pillow's "L"
+    weight = alpha.astype(np.float64)
+    total = float(weight.sum())
+    if total == 0.0:
+        return 255
+    return 0 if float((grey * weight).sum()) / total > 127.5 else 255
+
+
 def _flatten_alpha(im: Image.Image) -> tuple[Image.Image, list[str]]:
-    """Composite an LA/RGBA image over white; models never see alpha, and black looks wrong."""
+    """Composite an LA/RGBA image onto the background that keeps its content visible (models
+    never see alpha); the note says which background was used."""
     base_mode = "L" if im.mode == "LA" else "RGB"
     alpha = im.getchannel("A")
     low, _high = alpha.getextrema()
     base = im.convert(base_mode)
     if low == 255:  # fully opaque: nothing to flatten, nothing to tell
         return base, []
-    white = Image.new(base_mode, im.size, 255 if base_mode == "L" else (255, 255, 255))
-    white.paste(base, (0, 0), alpha)
-    return white, [_NOTE_FLATTENED]
+    level = transparent_background(np.asarray(base), np.asarray(alpha))
+    backdrop = Image.new(base_mode, im.size, level if base_mode == "L" else (level,) * 3)
+    backdrop.paste(base, (0, 0), alpha)
+    return backdrop, [_NOTE_FLATTENED.format("black" if level == 0 else "white")]
 
 
 def _scale_int32(im: Image.Image) -> tuple[Image.Image, list[str]]:

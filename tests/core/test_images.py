@@ -221,7 +221,7 @@ def test_palette_with_transparency_flattened_onto_white(tmp_path: Path) -> None:
     assert loaded.image.mode == "RGB"
     assert pixel(loaded, (1, 1)) == WHITE  # transparent black -> white, not black
     assert pixel(loaded, (6, 1)) == RED
-    assert "transparency flattened onto white" in loaded.notes
+    assert "transparent background: composited onto white" in loaded.notes
 
 
 def test_palette_without_transparency_has_no_note(tmp_path: Path) -> None:
@@ -237,7 +237,7 @@ def test_la_over_white(tmp_path: Path) -> None:
     loaded = load_image(save(image, tmp_path / "la.png"))
     assert loaded.image.mode == "L"
     assert pixel(loaded, (1, 1)) == 255 and pixel(loaded, (6, 1)) == 0
-    assert "transparency flattened onto white" in loaded.notes
+    assert "transparent background: composited onto white" in loaded.notes
 
 
 def test_rgba_over_white(tmp_path: Path) -> None:
@@ -249,7 +249,42 @@ def test_rgba_over_white(tmp_path: Path) -> None:
     assert pixel(loaded, (1, 1)) == WHITE
     assert pixel(loaded, (6, 1)) == BLUE
     assert close_to(pixel(loaded, (1, 6)), (127, 127, 127), tol=2)
-    assert "transparency flattened onto white" in loaded.notes
+    assert "transparent background: composited onto white" in loaded.notes
+
+
+def stroke_on_clear(mode: str, ink: int) -> Image.Image:
+    """A digit-like ring of ``ink`` on a fully transparent background (what icon tools save)."""
+    bands = len(mode)
+    a = np.zeros((32, 32, bands), np.uint8)
+    yy, xx = np.mgrid[:32, :32]
+    ring = np.abs(np.hypot(yy - 16, xx - 16) - 9) < 2.5
+    a[ring, :-1] = ink
+    a[ring, -1] = 255
+    a[~ring, :-1] = 255 - ink  # colour under alpha 0 must not matter
+    return Image.fromarray(a.squeeze() if bands == 1 else a, mode)
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA"])
+@pytest.mark.parametrize(("ink", "background"), [(255, "black"), (0, "white")])
+def test_transparent_background_keeps_the_content(tmp_path: Path, mode: str, ink: int,
+                                                  background: str) -> None:
+    """White strokes go onto black and black strokes onto white: neither image is blank."""
+    path = save(stroke_on_clear(mode, ink), tmp_path / f"{mode}-{ink}.png")
+    loaded = load_image(path)
+    assert f"transparent background: composited onto {background}" in loaded.notes
+    a = np.asarray(loaded.image)
+    assert a.std() > 60  # not uniform: the ring is still there
+    assert pixel(loaded, (16, 16)) in ((255 - ink,) * 3, 255 - ink)  # the backdrop
+    assert pixel(loaded, (16, 7)) in ((ink,) * 3, ink)  # the stroke
+    prepared = prepare_image(path, 16, 1)  # every caller (folders, preview, reconstruct)
+    assert prepared.array.std() > 40 and prepared.notes[0] == loaded.notes[0]
+
+
+def test_transparent_background_is_chosen_by_visible_pixels() -> None:
+    grey = np.array([[250, 10], [250, 10]], np.uint8)
+    assert images.transparent_background(grey, np.array([[255, 0], [255, 0]], np.uint8)) == 0
+    assert images.transparent_background(grey, np.array([[0, 255], [0, 255]], np.uint8)) == 255
+    assert images.transparent_background(grey, np.zeros((2, 2), np.uint8)) == 255
 
 
 def test_opaque_rgba_has_no_flatten_note(tmp_path: Path) -> None:
