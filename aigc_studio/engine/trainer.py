@@ -354,6 +354,8 @@ class Trainer:
             if self.order is None:
                 self.order = torch.randperm(len(self.data), generator=self.data_gen)
             epoch_start = time.perf_counter()
+            self._paused_s = 0.0
+            first_step = p.epoch_step  # a resumed epoch runs only the rest of its steps
             self.runner.begin_epoch(self.ranks.shard(self.order), p.epoch_step)
             for _ in range(p.epoch_step, spe):
                 if self._check_control():
@@ -378,7 +380,9 @@ class Trainer:
                     self._checkpoint()
             self._flush()
             p.epoch, p.epoch_step, self.order = epoch, 0, None
-            self._end_epoch(epoch, time.perf_counter() - epoch_start)
+            # paused time and a resumed epoch's earlier steps are not speed
+            self._end_epoch(epoch, time.perf_counter() - epoch_start - self._paused_s,
+                            steps_run=spe - first_step)
         return self._finish("finished")
 
     def _check_control(self) -> bool:
@@ -393,9 +397,11 @@ class Trainer:
             self._apply_learning_rates(lrs)
         if ctl.paused:
             self._flush()
+            paused_at = time.perf_counter()
             while ctl.paused and not ctl.stop_requested:
                 ctl.wait_while_paused(0.25)
             self._mark = time.perf_counter()
+            self._paused_s += self._mark - paused_at
         return ctl.stop_requested
 
     def _recover_from_oom(self) -> None:
@@ -494,10 +500,12 @@ class Trainer:
         """The epoch grid, as the family draws it from the fixed inputs."""
         return self.family.impl.epoch_grid(self.models.nets, self.fixed, self.device)
 
-    def _end_epoch(self, epoch: int, seconds: float) -> None:
+    def _end_epoch(self, epoch: int, seconds: float, *, steps_run: int) -> None:
+        """``seconds``: the epoch's training time without pauses; ``steps_run``: the steps it
+        took in this process (fewer than an epoch's when it was resumed mid-epoch)."""
         means = {k: v / max(self._epoch_count, 1) for k, v in self._epoch_sums.items()}
         self._epoch_sums, self._epoch_count = {}, 0
-        imgs_per_s = (self.source.steps_per_epoch * self.config.batch_size
+        imgs_per_s = (steps_run * self.config.batch_size
                       * self.ranks.world_size / max(seconds, 1e-9))
         grid = self.render_grid()
         sample = None

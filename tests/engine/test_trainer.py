@@ -205,6 +205,55 @@ def test_pause_and_resume_training(tiny: Tiny, tmp_path: Path) -> None:
     assert end.status == "finished" and [s.step for s in rec.steps] == list(range(1, 17))
 
 
+def test_paused_time_is_not_training_time(tiny: Tiny, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pause of "1000 s" (a clock that jumps while paused) is left out of the epoch's
+    seconds and images/s."""
+    import aigc_studio.engine.trainer as trainer_module
+
+    clock = {"offset": 0.0}
+    real = trainer_module.time.perf_counter
+
+    class Clock:
+        @staticmethod
+        def perf_counter() -> float:
+            return real() + clock["offset"]
+
+    class LongPause(TrainingControl):
+        def wait_while_paused(self, timeout: float | None = None) -> bool:
+            clock["offset"] += 1000.0  # the user went for coffee
+            self.resume()
+            return True
+
+    monkeypatch.setattr(trainer_module, "time", Clock)
+    control = LongPause()
+
+    class PauseOnce(Recorder):
+        def on_steps(self, steps: list[StepMetrics]) -> None:
+            super().on_steps(steps)
+            if steps[-1].step == 8 and not clock["offset"]:
+                control.pause()
+
+    rec = PauseOnce()
+    Trainer(tiny(epochs=1), runs_root=tmp_path, control=control, callbacks=[rec]).fit()
+    assert clock["offset"] == 1000.0
+    (result,) = rec.epochs
+    assert result.seconds < 1000.0
+    assert result.images_per_s == pytest.approx(16 * 32 / result.seconds, rel=1e-6)
+
+
+def test_resumed_epoch_speed_counts_only_its_own_steps(tiny: Tiny, tmp_path: Path) -> None:
+    control = TrainingControl()
+    end = Trainer(tiny(epochs=1, checkpoint_every=8), runs_root=tmp_path, control=control,
+                  callbacks=[Recorder(stop_at=8, control=control)]).fit()
+    assert end.status == "stopped" and end.step == 8
+    rec = Recorder()
+    Trainer.resume(end.run_dir, callbacks=[rec]).fit()
+    (result,) = rec.epochs
+    # 8 of the epoch's 16 steps ran after the resume: 8 * 32 images in result.seconds
+    assert result.images_per_s == pytest.approx(8 * 32 / result.seconds, rel=1e-6)
+
+
 def test_learning_rate_change_mid_run(tiny: Tiny, tmp_path: Path) -> None:
     control = TrainingControl()
 
