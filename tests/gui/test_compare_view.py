@@ -99,7 +99,7 @@ def test_compare_shows_exactly_the_differing_settings_curves_and_grids(
     expected = []
     for run in view.data.comparison.runs:
         best = run.best["loss_d"]
-        expected += [f"{run.last['loss_d']:.4g}", f"{best.value:.4g} (ep {best.epoch})"]
+        expected += [f"{run.last['loss_d']:.4g}", f"{best.value:.3g} (ep {best.epoch})"]
     assert metrics["D loss"] == expected
 
     # grids: the newest shared epoch side by side, then another epoch on request
@@ -148,7 +148,7 @@ def test_the_best_column_shows_the_best_score_and_its_epoch(
         browser.refresh()
     cells = {Path(browser.tree.topLevelItem(i).data(0, Qt.ItemDataRole.UserRole)).name:
              browser.tree.topLevelItem(i) for i in range(browser.tree.topLevelItemCount())}
-    assert cells[scored.name].text(BEST) == "FLD 12.5 · ep 1"
+    assert cells[scored.name].text(BEST) == "FLD 12.5 @1"
     assert "lower is better" in cells[scored.name].toolTip(BEST)
     assert "Fréchet LeNet distance" in cells[scored.name].toolTip(BEST)
     assert cells["unscored"].text(BEST) == NO_SCORE

@@ -67,7 +67,7 @@ def _loss_text(info: RunInfo) -> str:
 
 
 def best_text(info: RunInfo) -> tuple[str, str]:
-    """The run's best sample-quality score and its epoch ("FLD 12.3 · ep 4"), and a tooltip
+    """The run's best sample-quality score @ its epoch ("FLD 12.3 @4"), and a tooltip
     that says what the number means; "—" where no quality metric was recorded."""
     if info.best is None:
         return NO_SCORE, ("No sample-quality score was recorded for this run (it was off, "
@@ -78,7 +78,7 @@ def best_text(info: RunInfo) -> tuple[str, str]:
     short = key.upper() if len(key) <= 4 else label.split(" (")[0]
     better = "" if spec is None or spec.higher_is_better is None else (
         " (higher is better)" if spec.higher_is_better else " (lower is better)")
-    return (f"{short} {value:.3g} · ep {epoch}",
+    return (f"{short} {value:.3g} @{epoch}",
             f"Best {label}: {value:.4g} at epoch {epoch}{better}.")
 
 
@@ -118,16 +118,17 @@ class RunsBrowser(QWidget):
         self.tree.setAlternatingRowColors(True)
         self.tree.setUniformRowHeights(True)
         header = self.tree.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         header.setStretchLastSection(False)
-        for col in range(1, len(COLUMNS)):
+        for col in range(len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+        # the data set's name gives way first (a long folder name; its tooltip has it all)
+        header.setSectionResizeMode(COLUMNS.index("Data"), QHeaderView.ResizeMode.Stretch)
         self.tree.setToolTip("Past runs, newest first. Double-click one to open its plots, "
                              "grids and checkpoint; select two or more (Ctrl or Shift) to "
                              "compare them.")
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.tree.headerItem().setToolTip(
-            BEST, "The best sample-quality score of the run and the epoch it came at "
+            BEST, "The best sample-quality score of the run @ the epoch it came at "
                   "(hover a row for what the number measures).")
         self.tree.itemDoubleClicked.connect(lambda *_: self._open())
         self.tree.itemSelectionChanged.connect(self._update_buttons)

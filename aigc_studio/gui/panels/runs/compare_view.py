@@ -139,7 +139,7 @@ def metric_cells(run: RunMetrics, name: str) -> list[str]:
     """One run's [last, best (epoch)] of a metric: "0.71", "0.65 (ep 3)"; "—" for none."""
     last, best = run.last.get(name), run.best.get(name)
     return ["—" if last is None else f"{last:.4g}",
-            "—" if best is None else f"{best.value:.4g} (ep {best.epoch})"]
+            "—" if best is None else f"{best.value:.3g} (ep {best.epoch})"]
 
 
 def _table(tooltip: str) -> QTableWidget:
@@ -247,6 +247,10 @@ class CompareView(QWidget):
         self.settings_table = _table("Only the settings that differ between the runs.")
         self.metrics_table = _table("The last value of every metric, and the best epoch "
                                     "value where the metric has a better direction.")
+        self.metrics_table.setWordWrap(False)  # numbers on one line; scrolls when narrow
+        self.metrics_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.metrics_table.horizontalHeader().setStretchLastSection(True)
         tables = QWidget()
         table_layout = QVBoxLayout(tables)
         table_layout.setContentsMargins(0, 0, 0, 0)
