@@ -41,7 +41,8 @@ class ProvenanceDialog(QDialog):
         intro = _plain(
             f"{image.name} says it was made by the run below, which is not in "
             + " or ".join(str(p) for p in searched)
-            + ". This is what the image records; copy the run folder here to reopen it.")
+            + ". This is what the image records; put the run folder in one of those places "
+            "to reopen it.")
         intro.setObjectName("hint")
         form = QFormLayout()
         form.setLabelAlignment(Qt.AlignmentFlag.AlignRight)
