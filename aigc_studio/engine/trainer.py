@@ -572,7 +572,7 @@ class Trainer:
         return self.family.impl.health_warnings(HealthContext(
             means=means, epochs_done=self.progress.epoch, nets=self.models.nets,
             fixed=self.fixed, device=self.device, real_spread=self._real_spread,
-            scores=scores))
+            scores=scores, steps_done=self.progress.step))
 
     # ------------------------------------------------------------------ checkpoints
     def _noise_source(self) -> torch.Generator:

@@ -130,6 +130,9 @@ class ModelFamily:
     grid_caption: str = ""  # what the epoch grid shows, for the window's header
     defaults: Mapping[str, Any] = field(default_factory=dict)  # TrainConfig values it prefers
     uses_lr_d: bool = False  # a second optimizer driven by lr_d
+    # about how many optimisation steps before its samples look like anything: fewer planned
+    # steps get a note before Start, and health warnings wait for them
+    useful_steps: int = 0
     options: tuple[OptionSpec, ...] = ()  # family-only settings, kept in TrainConfig.extras
     # cross-option rules: extras -> None, or the sentence saying which combination is refused
     check_options: Callable[[Mapping[str, Any]], str | None] | None = None

@@ -96,6 +96,7 @@ class HealthContext:
     real_spread: float  # per-pixel std of real images, averaged (a scale for "all alike")
     # the epoch's quality scores (metrics/), e.g. "recall", "coverage"; empty when they are off
     scores: Mapping[str, float] = field(default_factory=dict)
+    steps_done: int | None = None  # optimisation steps so far (None: unknown, judge by epochs)
 
 
 AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]

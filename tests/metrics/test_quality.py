@@ -183,6 +183,19 @@ def test_collapse_warning_uses_recall_and_coverage_when_scored() -> None:
     assert impl.health_warnings(ctx(recall=0.6, coverage=0.7)) == []
 
 
+def test_collapse_warning_waits_until_the_generator_could_have_learned() -> None:
+    """12 steps on a 300-image folder (3 epochs): a young generator is not a collapsed one."""
+    family = TrainConfig(model="dcgan").family
+
+    def ctx(steps: int) -> HealthContext:
+        return HealthContext(means={}, epochs_done=3, nets={}, fixed=torch.zeros(1),
+                             device=torch.device("cpu"), real_spread=0.5,
+                             scores={"recall": 0.01, "coverage": 0.02}, steps_done=steps)
+
+    assert family.impl.health_warnings(ctx(12)) == []
+    assert family.impl.health_warnings(ctx(family.useful_steps))  # now it may say so
+
+
 def test_cli_flag_sets_eval_samples(tmp_path: Path) -> None:
     from aigc_studio.cli import _config_from_args, build_parser
 

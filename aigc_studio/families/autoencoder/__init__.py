@@ -18,6 +18,7 @@ FAMILY = ModelFamily(
                     tooltip="Mean squared error between each image and its reconstruction; "
                             "it should fall steadily and level off."),),
     implementation="aigc_studio.families.autoencoder.model:AutoencoderImpl",
+    useful_steps=300,
     inference_key="autoencoder",
     grid_caption="originals above their reconstructions",
 )

@@ -82,6 +82,7 @@ FAMILY = ModelFamily(
                          "critic keeps gradients of norm 1, which the Wasserstein estimate needs."),
     ),
     implementation="aigc_studio.families.dcgan.model:DcganImpl",
+    useful_steps=500,
     inference_key="generator",
     grid_caption="samples from fixed noise (one row per class when conditional)",
     uses_lr_d=True,

@@ -19,7 +19,7 @@ from torch import nn
 
 from aigc_studio.core.grid import make_grid, to_uint8_images
 from aigc_studio.families.base import FamilyImpl
-from aigc_studio.families.dcgan import LOSSES
+from aigc_studio.families.dcgan import FAMILY, LOSSES
 from aigc_studio.families.dcgan.networks import Discriminator, Generator, Norm
 from aigc_studio.families.step import (
     AdamFactory,
@@ -262,8 +262,9 @@ class DcganImpl(FamilyImpl):
         if means.get("loss_d", 1.0) < 0.05 and means.get("d_fake", 1.0) < 0.02:
             out.append("The discriminator is winning outright (D loss near 0, D(G(z)) near 0): "
                        "the generator gets almost no gradient; try a lower D learning rate.")
-        if ctx.epochs_done < COLLAPSE_AFTER_EPOCHS:
-            return out
+        young = ctx.steps_done is not None and ctx.steps_done < FAMILY.useful_steps
+        if ctx.epochs_done < COLLAPSE_AFTER_EPOCHS or young:
+            return out  # a generator that has not learned yet looks collapsed: not a verdict
         if "recall" in ctx.scores and "coverage" in ctx.scores:  # quality metric on: trust it
             recall, coverage = ctx.scores["recall"], ctx.scores["coverage"]
             if recall < 0.1 and coverage < 0.1:  # shares of the real images the samples reach

@@ -33,6 +33,7 @@ FAMILY = ModelFamily(
                             "falls fast, then slowly, and stays noisy because every batch "
                             "draws new timesteps."),),
     implementation="aigc_studio.families.diffusion.model:DiffusionImpl",
+    useful_steps=1500,
     inference_key="ema",
     grid_caption="EMA samples from fixed noise (a row per class); last row: the first "
                  "sample's denoising path, noise to image",

@@ -42,6 +42,7 @@ FAMILY = ModelFamily(
                          "near 0 means the latent space is unused (posterior collapse)."),
     ),
     implementation="aigc_studio.families.vae.model:VaeImpl",
+    useful_steps=300,
     inference_key="vae",
     grid_caption="top two rows: samples for seeds 0-15; below: originals above their "
                  "reconstructions",
