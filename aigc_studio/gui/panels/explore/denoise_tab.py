@@ -140,8 +140,8 @@ class DenoiseTab:
         self._trajectory = frames
         picks = strip_points(len(frames))
         self.denoise_strip.set_image(make_grid(frames[picks], ncols=len(picks)))
-        self.denoise_caption.setText(f"{len(picks)} of {len(frames) - 1} steps, pure noise "
-                                     "(left) to the image (right)")
+        self.denoise_caption.setText(f"{len(picks)} points of {len(frames) - 1} steps: pure "
+                                     "noise (left) to the image (right)")
         self.denoise_player.set_count(len(frames))
         self.trajectory_shown.emit(len(frames))
 
