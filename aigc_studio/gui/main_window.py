@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QEvent, QSettings, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QKeySequence
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -56,6 +56,8 @@ from aigc_studio.gui.window.status import StatusBar
 from aigc_studio.gui.window.torch_loader import gpu_count, load_torch, warm_imports
 
 log = logging.getLogger(__name__)
+
+NO_RUN_TEXT = "No run yet: choose a data set and a model, then press Start training."
 
 __all__ = ["MainWindow", "format_duration"]
 
@@ -101,6 +103,8 @@ class MainWindow(QMainWindow):
         self.torch_version: str | None = None
         self.device_note = ""
         self._close_pending = False
+        self._failure = ""  # the last run's one-sentence failure (kept for the header)
+        self._offer_text = ""  # the header's offer of the newest run, while it shows
         self._stopping = False
         self._paused = False
         self._last_step = 0
@@ -203,10 +207,11 @@ class MainWindow(QMainWindow):
         self.samples = SampleView()
         self.samples.message.connect(lambda text: self.show_message(text, "info"))
 
-        self.run_header = QLabel("No run yet: choose a data set and a model, then press "
-                                 "Start training.")
+        self.run_header = QLabel(NO_RUN_TEXT)
         self.run_header.setObjectName("runHeader")
         self.run_header.setWordWrap(True)
+        self.run_header.linkActivated.connect(self._on_header_link)
+        self.runs.listed.connect(self._offer_latest_run)
         middle = QWidget()
         mid_layout = QVBoxLayout(middle)
         mid_layout.setContentsMargins(4, 0, 4, 0)
@@ -241,13 +246,35 @@ class MainWindow(QMainWindow):
             self._workspace_specs[spec.key] = spec
         self.workspace.currentChanged.connect(self._on_workspace_tab)
 
-        self.banner = Banner(dismissible=True)
         central = QWidget()
         layout = QVBoxLayout(central)
         layout.setContentsMargins(8, 6, 8, 4)
-        layout.addWidget(self.banner)
         layout.addWidget(self.workspace, 1)
         self.setCentralWidget(central)
+        # The banner floats over the top of the page instead of pushing the layout down:
+        # showing a message never moves a button from under the cursor.
+        self.banner = Banner(central, dismissible=True)
+        central.installEventFilter(self)
+        self.banner.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Keep the floating banner placed when the window or the message changes size."""
+        if event.type() in (QEvent.Type.Resize, QEvent.Type.Show, QEvent.Type.LayoutRequest) \
+                and watched in (self.centralWidget(), self.banner):
+            self._place_banner()
+        return super().eventFilter(watched, event)
+
+    def _place_banner(self) -> None:
+        central = self.centralWidget()
+        if central is None or self.banner.isHidden():
+            return
+        width = max(central.width() - 16, 200)
+        layout = self.banner.layout()
+        height = (layout.totalHeightForWidth(width) if layout.hasHeightForWidth()
+                  else self.banner.sizeHint().height())
+        top = self.workspace.geometry().top() + self.workspace.tabBar().height() + 2
+        self.banner.setGeometry(8, top, width, max(height, self.banner.minimumSizeHint().height()))
+        self.banner.raise_()
 
     def _build_menus(self) -> None:
         menu = self.menuBar()
@@ -259,10 +286,14 @@ class MainWindow(QMainWindow):
         self._action(file_menu, "Open &images…", self._open_images_dialog, "Ctrl+I")
         self._action(file_menu, "&Train on an image folder…", self._train_folder_dialog)
         file_menu.addSeparator()
-        self.act_save = self._action(file_menu, "&Save grid as PNG…", self.samples.save_dialog,
+        self.act_save = self._action(file_menu, "&Save view as PNG…", self.save_view,
                                      QKeySequence.StandardKey.Save)
-        self._action(file_menu, "&Export training progress as GIF…",
-                     self.samples.export_gif_dialog)
+        self.act_save.setToolTip("Save what the tab in front shows (Ctrl+S).")
+        self.act_gif = self._action(file_menu, "&Export training progress as GIF…",
+                                    self.samples.export_gif_dialog)
+        file_menu.aboutToShow.connect(self.update_actions)
+        self.samples.grids_changed.connect(self.update_actions)
+        self.update_actions()
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, QKeySequence.StandardKey.Quit)
 
@@ -469,6 +500,7 @@ class MainWindow(QMainWindow):
         self.status.clear_rate()
         self.last_end = None
         self.run_info = None
+        self._failure = ""
         self.panel.set_training(True)
         self.runs.set_busy(True)
         self.status.busy()
@@ -637,6 +669,7 @@ class MainWindow(QMainWindow):
         self.show_message(message, "warning")
 
     def _on_failed(self, message: str) -> None:
+        self._failure = message
         self.show_message(message, "error")
 
     def _on_done(self, end: TrainEnd | None) -> None:
@@ -657,8 +690,10 @@ class MainWindow(QMainWindow):
             self._set_state_text("Training stopped by an error; the last checkpoint is kept")
         elif end is None:
             self._set_state_text("Training could not start")
-            self.run_header.setText("Training could not start: see the message above, fix "
-                                    "the settings and press Start training again.")
+            # the header says it all by itself: the banner may be dismissed
+            reason = self._failure or "see the log for why."
+            self.run_header.setText(f"Training could not start: {reason} Fix the settings "
+                                    "and press Start training again.")
         elif end.status == "finished":
             self.progress.setValue(self.progress.maximum())
             self._set_state_text(f"Finished: {end.epoch} epochs, {end.step:,} steps")
@@ -779,6 +814,27 @@ class MainWindow(QMainWindow):
             self.show_message("Select a run in the Runs tab to resume.", "warning")
             return
         self.resume_run(path)
+
+    def _offer_latest_run(self) -> None:
+        """With no run open, the header offers the newest run of the runs folder."""
+        if self.current_run is not None or self.is_training() or \
+                self.run_header.text() not in (NO_RUN_TEXT, self._offer_text):
+            return
+        infos = [i for i in self.runs.infos if not i.damaged]
+        if not infos:
+            self._offer_text = ""
+            self.run_header.setText(NO_RUN_TEXT)
+            return
+        newest = max(infos, key=lambda i: (i.created or "", i.name))
+        count = f"{len(infos)} run{'s' if len(infos) != 1 else ''}"
+        self._offer_text = (f"No run open · {count} in the runs folder: "
+                            f"<a href=\"latest\">open the latest ({newest.name})</a>, or "
+                            "choose a data set and a model and press Start training.")
+        self.run_header.setText(self._offer_text)
+
+    def _on_header_link(self, link: str) -> None:
+        if link == "latest":
+            self.open_latest_run()
 
     def open_latest_run(self) -> None:
         """Open the newest run of the runs folder that is not damaged, once the runs browser
@@ -989,10 +1045,34 @@ class MainWindow(QMainWindow):
         return self.workspace_panels.get("reconstruct")
 
     def show_side_panel(self, key: str) -> None:
-        """Bring a side panel (Train, Runs) to the front."""
+        """Bring a side panel (Train, Runs) to the front, with the training page it sits on."""
         page = self._side_pages.get(key)
         if page is not None:
+            self.workspace.setCurrentIndex(0)
             self.tabs.setCurrentWidget(page)
+
+    def save_view(self) -> None:
+        """Ctrl+S: save what the tab in front shows (its own dialog)."""
+        if self.workspace.currentIndex() == 0:
+            if not self.samples.epochs():
+                self.show_message("There is no epoch grid to save yet: train or open a run "
+                                  "first.", "info")
+                return
+            self.samples.save_dialog()
+            return
+        panel = self.workspace_panels.get(self._workspace_key(self.workspace.currentIndex()))
+        dialog = getattr(panel, "save_view_dialog", None)
+        if dialog is None:
+            self.show_message("This tab has nothing to save.", "info")
+            return
+        dialog()
+
+    def update_actions(self) -> None:
+        """Menu entries that need something to act on are enabled only when it is there."""
+        has_grids = bool(self.samples.epochs())
+        self.act_gif.setEnabled(len(self.samples.epochs()) > 1)
+        on_training = self.workspace.currentIndex() == 0
+        self.act_save.setEnabled(has_grids or not on_training)
 
     def side_panel_key(self) -> str:
         """The key of the side panel in front."""
@@ -1001,6 +1081,10 @@ class MainWindow(QMainWindow):
 
     def _workspace_index(self, key: str) -> int:
         return 1 + list(self._workspace_specs).index(key)
+
+    def _workspace_key(self, index: int) -> str:
+        keys = list(self._workspace_specs)
+        return keys[index - 1] if 1 <= index <= len(keys) else ""
 
     def _ensure_panel(self, key: str) -> Any:
         panel = self.workspace_panels.get(key)
@@ -1080,9 +1164,10 @@ class MainWindow(QMainWindow):
         self._on_workspace_tab(self.workspace.currentIndex())
 
     def _on_workspace_tab(self, index: int) -> None:
-        keys = list(self._workspace_specs)
-        if 1 <= index <= len(keys):
-            self.show_panel(keys[index - 1])
+        key = self._workspace_key(index)
+        if key:
+            self.show_panel(key)
+        self.update_actions()
 
     # ------------------------------------------------------------------ closing ------------
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -13,6 +13,7 @@ plots stay smooth at 100,000+ points.
 
 from __future__ import annotations
 
+import math
 import zlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -134,13 +135,41 @@ def _keyed_title(title: str, specs: Iterable[MetricSpec]) -> str:
     return f"{title}&nbsp;&nbsp;&nbsp;{keys}" if keys else title
 
 
+def _whole_ticks(levels: list[tuple[float, list[float]]]) -> list[tuple[float, list[float]]]:
+    """Tick levels with only whole numbers: steps and epochs are counted, never 1.5."""
+    kept = [(spacing, [v for v in values if abs(v - round(v)) < 1e-9])
+            for spacing, values in levels if spacing >= 1 or spacing == 0]
+    return kept or [(1.0, [])]
+
+
+def _integer_axis(orientation: str) -> pg.AxisItem:
+    """An x axis for steps and epochs: whole-number ticks at any zoom."""
+    import pyqtgraph as pg
+
+    class IntegerAxis(pg.AxisItem):
+        def tickValues(self, minVal: float, maxVal: float, size: float
+                       ) -> list[tuple[float, list[float]]]:
+            levels = super().tickValues(minVal, maxVal, size)
+            if levels and all(spacing < 1 for spacing, _ in levels):
+                start, stop = math.ceil(minVal), math.floor(maxVal)
+                return [(1.0, [float(v) for v in range(start, stop + 1)])]
+            return _whole_ticks(levels)
+
+    return IntegerAxis(orientation)
+
+
 def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     import pyqtgraph as pg
 
-    plot = pg.PlotWidget()
+    plot = pg.PlotWidget(axisItems={"bottom": _integer_axis("bottom")})
     plot.setTitle(spec.title, size="10pt")
     plot.setLabel("bottom", spec.axis)
     plot.setLabel("left", spec.y_label)
+    # losses of 0.0004 read as 0.0004, not as "400 (x0.001)" — a scale that also lingered
+    # on the next run's empty plot
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    plot.getAxis("bottom").enableAutoSIPrefix(False)
+    plot.getPlotItem().layout.setContentsMargins(2, 2, 14, 2)  # room for the last tick label
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setClipToView(True)
     plot.setDownsampling(auto=True, mode="peak")
@@ -151,11 +180,15 @@ def _make_plot(spec: PlotSpec) -> pg.PlotWidget:
     if spec.y_range is not None:
         plot.setYRange(*spec.y_range)
     for y, label in spec.lines:
-        plot.addItem(pg.InfiniteLine(
+        # the line carries its value at the edge; the sentence is its tooltip (a sentence on
+        # the plot lies across the curves)
+        line = pg.InfiniteLine(
             pos=y, angle=0, pen=pg.mkPen("#9aa0a6", width=1, style=Qt.PenStyle.DashLine),
-            label=label,
-            labelOpts={"position": 0.98, "color": "#9aa0a6", "anchors": [(1, 1), (1, 1)]},
-        ))
+            label=label.split(":", 1)[0],
+            labelOpts={"position": 0.995, "color": "#9aa0a6", "anchors": [(1, 1), (1, 1)]},
+        )
+        line.setToolTip(label)
+        plot.addItem(line)
     return plot
 
 
@@ -201,8 +234,8 @@ class TrainingPlots(QWidget):
             "Smoothing: an exponential moving average like TensorBoard's. 0 shows the raw "
             "per-step values; higher values show the trend (the raw curve stays faint behind)."
         )
-        self.slider_label = QLabel("Smoothing 0.00")
-        self.slider_label.setMinimumWidth(100)
+        self.slider_label = QLabel("0.00")
+        self.slider_label.setMinimumWidth(36)
         self.slider.valueChanged.connect(self._on_slider)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -589,7 +622,7 @@ class TrainingPlots(QWidget):
 
     def _on_slider(self, value: int) -> None:
         weight = value / 100.0
-        self.slider_label.setText(f"Smoothing {weight:.2f}")
+        self.slider_label.setText(f"{weight:.2f}")
         for buf in self.buffers.values():
             buf.set_weight(weight)
         self._refresh_visibility()

@@ -60,6 +60,7 @@ class SampleView(QWidget):
     """Shows one epoch's grid; a slider scrubs over every epoch of the run."""
 
     epoch_shown = Signal(int)
+    grids_changed = Signal()  # grids added or removed (what can be saved changed)
     message = Signal(str)  # a one-sentence status for the window (saved file, error)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -272,6 +273,7 @@ class SampleView(QWidget):
         self.slider.setEnabled(len(self._entries) > 1)
         self.save_button.setEnabled(has)
         self.gif_button.setEnabled(len(self._entries) > 1)
+        self.grids_changed.emit()
 
     # --- saving ----------------------------------------------------------------------------
     def save_png(self, path: Path) -> bool:

@@ -14,7 +14,12 @@ QGroupBox {{
     font-weight: 600;
 }}
 QGroupBox::title {{ subcontrol-origin: margin; left: 8px; padding: 0 4px; color: #c9d1d9; }}
-QPushButton {{ padding: 5px 12px; border-radius: 4px; }}
+QPushButton {{ background: #21262d; border: 1px solid #3a3f47; border-radius: 4px;
+    padding: 5px 12px; }}
+QPushButton:hover {{ background: #2a313a; border-color: #4b525c; }}
+QPushButton:pressed, QPushButton:checked {{ background: #30363d; }}
+QPushButton:disabled {{ color: #6e7681; border-color: #30363d; }}
+QPushButton:flat {{ background: transparent; border: none; }}
 QPushButton#primary {{
     background: {ACCENT}; color: #0d1117; font-weight: 700; border: none; padding: 7px 14px;
 }}
@@ -24,6 +29,7 @@ QLabel#panelTitle {{ font-weight: 700; font-size: 11pt; }}
 QLabel#runHeader {{ font-size: 11pt; font-weight: 600; padding: 2px 4px; }}
 QLabel#hint {{ color: #9aa4b0; }}
 QLabel#error {{ color: #ff8a80; }}
+QLabel#warning {{ color: #e8b04b; }}
 QLabel#sampleImage {{ background: #101318; color: #7d8590; font-size: 11pt; }}
 QFrame#banner[level="error"] {{ background: #5c1f1f; border: 1px solid #a33; border-radius: 4px; }}
 QFrame#banner[level="warning"] {{
@@ -39,9 +45,10 @@ QTabBar::tab {{ padding: 6px 16px; }}
 """
 
 
-# The app style sheet gives buttons padding and rounded corners, which makes Fusion drop their
-# frame: plain buttons then read as text. Panels that need real buttons set this sheet
-# (primary buttons are restated because a panel's sheet wins over the application's).
+# Fusion drops a button's frame once a style sheet gives it padding and rounded corners, so the
+# application's sheet draws every button's background and border itself (plain buttons read
+# as text otherwise). Panels that set their own sheet restate the rules (a panel's sheet wins
+# over the application's).
 PANEL_STYLE = f"""
 QPushButton {{ background: #21262d; border: 1px solid #3a3f47; border-radius: 4px;
     padding: 5px 12px; }}

@@ -5,11 +5,47 @@ from __future__ import annotations
 import time
 from collections import deque
 
-from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QLabel, QProgressBar, QSizePolicy, QStatusBar
 
 from aigc_studio.core.text import format_duration
 
 RATE_WINDOW_S = 30.0  # the speed behind the time left: the last 30 seconds
+
+
+class ElidedLabel(QLabel):
+    """A one-line label that ends in '…' when the bar is too narrow, with the whole sentence
+    in its tooltip: the status bar never cuts a sentence off mid-word without a way to read
+    it. ``text()`` stays the whole sentence."""
+
+    def __init__(self, text: str = "") -> None:
+        super().__init__()
+        self._full = ""
+        self.setMinimumWidth(80)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setText(text)
+
+    def setText(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self._elide()
+
+    def text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._elide()
+
+    def _elide(self) -> None:
+        shown = self.fontMetrics().elidedText(self._full, Qt.TextElideMode.ElideRight,
+                                              max(self.width(), 40))
+        super().setText(shown)
+
+    def shown_text(self) -> str:
+        """What is on screen (the sentence, or its start and '…')."""
+        return super().text()
 
 
 class StatusBar:
@@ -29,7 +65,7 @@ class StatusBar:
         self.eta_label.setToolTip("Estimated time left, from the recent speed.")
         self.speed_label = QLabel("")
         self.speed_label.setToolTip("Training images processed per second.")
-        self.state_label = QLabel("")
+        self.state_label = ElidedLabel()
         bar.addWidget(self.state_label, 1)
         for widget in (self.step_label, self.progress, self.eta_label, self.speed_label,
                        self.device_label):

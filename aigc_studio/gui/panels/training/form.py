@@ -33,6 +33,7 @@ from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.engine.tensorboard import INSTALL as TENSORBOARD_INSTALL
 from aigc_studio.engine.tensorboard import available as tensorboard_available
 from aigc_studio.errors import AigcError
+from aigc_studio.gui.model_info import with_article
 from aigc_studio.gui.panels.training.options import OptionFields
 from aigc_studio.gui.threading import Outcome, TaskRunner
 from aigc_studio.gui.widgets.qimage import to_pixmap
@@ -51,6 +52,9 @@ DATASET_TIPS = {
     "fashion-mnist": "70,000 greyscale clothing images (torchvision; downloaded once).",
     "cifar10": "60,000 small colour photos in 10 classes (torchvision; downloaded once).",
 }
+# training images of each built-in set (before --limit): what a plan's step count is made of
+BUILTIN_IMAGES = {"digits": 5_000, "shapes": 5_000, "mnist": 60_000, "fashion-mnist": 60_000,
+                  "cifar10": 50_000}
 FOLDER_ITEM = "Image folder…"
 SETTINGS_KEYS = (
     "model", "dataset", "epochs", "batch_size", "image_size", "latent_dim", "width",
@@ -313,9 +317,16 @@ class TrainingPanel(QWidget):
         self.fields_scroll.setFrameShape(QFrame.Shape.NoFrame)
         self.fields_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
 
+        self.plan_label = QLabel()
+        self.plan_label.setObjectName("warning")
+        self.plan_label.setWordWrap(True)
+        self.plan_label.setVisible(False)
+        self._folder_images: dict[str, int] = {}  # a scanned folder's usable images
+
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.fields_scroll, 1)
+        layout.addWidget(self.plan_label)
         layout.addWidget(self.error_label)
         layout.addLayout(buttons)
         for combo in (self.dataset, self.model, self.image_size, self.device, self.precision):
@@ -334,6 +345,11 @@ class TrainingPanel(QWidget):
         self._on_model_changed()
         self.set_process_limit(1)
         self.refresh_presets()
+        for box in (self.limit, self.epochs, self.batch_size, self.processes):
+            box.valueChanged.connect(self.update_plan_note)
+        self.dataset.currentIndexChanged.connect(self.update_plan_note)
+        self.model.currentIndexChanged.connect(self.update_plan_note)
+        self.update_plan_note()
 
     # --- config ----------------------------------------------------------------------------
     def dataset_value(self) -> str | None:
@@ -576,6 +592,46 @@ class TrainingPanel(QWidget):
             "it here." if several else
             "Start training with these settings (a new run folder).")
 
+    # --- the plan's size ---------------------------------------------------------------------
+    def planned_images(self) -> int | None:
+        """Images one epoch sees (None: unknown until a folder has been scanned)."""
+        dataset = self.dataset_value()
+        total = BUILTIN_IMAGES.get(dataset) if dataset else None
+        if total is None and dataset:
+            total = self._folder_images.get(dataset)
+        if total is None:
+            return None
+        limit = self.limit.value()
+        return min(total, limit) if limit else total
+
+    def planned_steps(self) -> int | None:
+        """Optimisation steps the form plans (None: the data set's size is unknown)."""
+        images = self.planned_images()
+        if images is None:
+            return None
+        per_step = self.batch_size.value() * self.processes_value()
+        return -(-images // max(per_step, 1)) * self.epochs.value()
+
+    def plan_note(self) -> str:
+        """One sentence when the plan is too short for the model to learn anything."""
+        family, steps = self.family(), self.planned_steps()
+        if family is None or steps is None or not family.useful_steps or \
+                steps >= family.useful_steps:
+            return ""
+        images, epochs = self.planned_images() or 0, self.epochs.value()
+        per_epoch = max(steps // max(epochs, 1), 1)
+        wanted = -(-family.useful_steps // per_epoch)
+        return (f"{images:,} images × {epochs} epoch{'s' if epochs != 1 else ''} is only "
+                f"{steps:,} steps; {with_article(family.title)} needs about "
+                f"{family.useful_steps:,} before its samples look like anything. Try "
+                f"{wanted:,} epochs, or more images.")
+
+    def update_plan_note(self, *_: object) -> None:
+        """Show :meth:`plan_note` above Start (it never blocks Start)."""
+        text = self.plan_note()
+        self.plan_label.setText(text)
+        self.plan_label.setVisible(bool(text))
+
     # --- presets, the command line and defaults ---------------------------------------------
     def refresh_presets(self) -> None:
         """List the shipped presets and the user's (one that cannot load says why)."""
@@ -737,6 +793,8 @@ class TrainingPanel(QWidget):
             thumb.setPixmap(to_pixmap(arr))
         for thumb in self.preview_images[len(arrays):]:
             thumb.clear()
+        self._folder_images[str(folder)] = usable
+        self.update_plan_note()
         text = f"{usable} usable image{'s' if usable != 1 else ''}"
         text += f", {skipped} skipped" if skipped else ", none skipped"
         if usable == 0:
