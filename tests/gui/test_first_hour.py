@@ -130,3 +130,18 @@ def test_second_launch_offers_the_latest_run(qtbot, make_window, runs_root: Path
     window.run_header.linkActivated.emit("latest")
     qtbot.waitUntil(lambda: window.current_run == run_dir)
     assert window.run_header.text() != NO_RUN_TEXT
+
+
+def test_ctrl_s_on_the_explorer_saves_what_it_shows(qtbot, window: MainWindow,
+                                                    tiny_runs: dict[str, Path], tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from aigc_studio.core.provenance import read_provenance
+
+    explorer = window.show_panel("explore", tiny_runs["gan"])
+    qtbot.waitUntil(lambda: explorer.current_image() is not None, timeout=TRAIN_TIMEOUT_MS)
+    target = tmp_path / "view.png"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    assert window.act_save.isEnabled()
+    window.act_save.trigger()
+    assert target.exists() and read_provenance(target).kind
+    assert not (tmp_path / "grid.png").exists()  # not the training tab's grid

@@ -132,6 +132,11 @@ class Exports:
         self.message.emit(f"Saved {out}.")
         return out
 
+    def save_view_dialog(self) -> None:
+        """Ctrl+S in the window: ask where, then :meth:`save_current`."""
+        self.save_dialog("Save what this tab shows", "explorer.png",
+                         "PNG image (*.png);;GIF animation (*.gif)", self.save_current)
+
     def save_dialog(self, title: str, name: str, filters: str,
                     action: Callable[[Path], object]) -> None:
         """Ask where to save, then run ``action``; a failure is one sentence in the banner."""
