@@ -32,11 +32,16 @@ def _csv_bytes(header: list[str], rows: Sequence[Sequence[str]]) -> bytes:
     return text.getvalue().encode("utf-8")
 
 
-def write_results_csv(results: Sequence[Reconstruction], path: Path) -> Path:
-    """``file, mse, psnr, ssim, notes`` per reconstruction, written atomically."""
-    rows = [[str(r.path), f"{r.mse:.6g}", f"{r.psnr:.6g}", f"{r.ssim:.6g}", "; ".join(r.notes)]
-            for r in results]
-    atomic_write_bytes(Path(path), _csv_bytes(["file", "mse", "psnr", "ssim", "notes"], rows))
+def write_results_csv(results: Sequence[Reconstruction], path: Path, *,
+                      epoch: int | None = None, checkpoint: Path | None = None) -> Path:
+    """``file, epoch, checkpoint, mse, psnr, ssim, notes`` per reconstruction, written
+    atomically; epoch and checkpoint name the weights that made them (results are re-run as a
+    run trains, so the numbers mean nothing without them)."""
+    made_by = ["" if epoch is None else str(epoch), "" if checkpoint is None else str(checkpoint)]
+    rows = [[str(r.path), *made_by, f"{r.mse:.6g}", f"{r.psnr:.6g}", f"{r.ssim:.6g}",
+             "; ".join(r.notes)] for r in results]
+    header = ["file", "epoch", "checkpoint", "mse", "psnr", "ssim", "notes"]
+    atomic_write_bytes(Path(path), _csv_bytes(header, rows))
     return Path(path)
 
 
@@ -48,9 +53,12 @@ def write_skipped_csv(failures: Sequence[tuple[Path, str]], path: Path) -> Path:
 
 
 def save_reconstructions(results: Sequence[Reconstruction], folder: Path,
-                         failures: Sequence[tuple[Path, str]] = ()) -> list[Path]:
-    """Write ``NNNN_name_{original,reconstruction,error}.png`` per image, ``results.csv`` and,
-    when files were unusable, ``skipped.csv``; returns the paths written."""
+                         failures: Sequence[tuple[Path, str]] = (), *,
+                         epoch: int | None = None, checkpoint: Path | None = None
+                         ) -> list[Path]:
+    """Write ``NNNN_name_{original,reconstruction,error}.png`` per image, ``results.csv`` (with
+    the model's ``epoch`` and ``checkpoint``) and, when files were unusable, ``skipped.csv``;
+    returns the paths written."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -61,7 +69,8 @@ def save_reconstructions(results: Sequence[Reconstruction], folder: Path,
             target = folder / f"{i:04d}_{stem}_{kind}.png"
             save_png(array, target)
             written.append(target)
-    written.append(write_results_csv(results, folder / RESULTS_CSV))
+    written.append(write_results_csv(results, folder / RESULTS_CSV, epoch=epoch,
+                                     checkpoint=checkpoint))
     if failures:
         written.append(write_skipped_csv(failures, folder / SKIPPED_CSV))
     return written

@@ -278,3 +278,75 @@ def test_a_broken_model_file_says_why(qtbot, panel: ReconstructionPanel, tmp_pat
         panel.set_model(bad)
     assert "empty.safetensors" in blocker.args[0]
     assert blocker.args[0] in panel.banner.text()
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_saved_results_name_their_epoch_and_stay_on_the_page(
+        qtbot, panel: ReconstructionPanel, runs: dict[str, Path], tmp_path: Path) -> None:
+    """Results re-run as a run trains: the CSV says which epoch and checkpoint made them, and
+    where they were saved stays on the page after the status bar has moved on."""
+    files = write_files(tmp_path / "in")
+    epoch_1 = runs["ae"] / "checkpoints" / "epoch_0001.safetensors"
+    with qtbot.waitSignal(panel.model_loaded, timeout=TIMEOUT_MS):
+        panel.set_model(epoch_1)
+    with qtbot.waitSignal(panel.batch_finished, timeout=TIMEOUT_MS):
+        panel.add_paths([files["plain.png"], files["photo.jpg"]])
+    assert "epoch 1" in panel.summary_label.text()
+    messages: list[str] = []
+    panel.message.connect(messages.append)
+    assert not panel.saved_row.isVisible()
+
+    panel.save_results(tmp_path / "first")
+    rows = read_csv(tmp_path / "first" / "results.csv")
+    assert [(r["epoch"], Path(r["checkpoint"])) for r in rows] == [("1", epoch_1)] * 2
+    assert panel.saved_row.isVisible()
+    saved = panel.saved_label.full_text()
+    assert str(tmp_path / "first") in saved and "epoch 1" in saved
+    assert messages[-1].startswith("Saved 2 results")
+
+    # the next epoch arrives: the same images run again with the newer weights
+    with qtbot.waitSignal(panel.batch_finished, timeout=TIMEOUT_MS):
+        panel.set_model(runs["ae"])
+    assert messages[-1].startswith("Done")  # the status bar moved on ...
+    assert panel.saved_row.isVisible() and panel.saved_label.full_text() == saved  # ... not this
+    assert "epoch 2" in panel.summary_label.text()
+    source = panel.results_source()
+    assert source is not None and source.epoch == 2
+    panel.save_results(tmp_path / "second")
+    rows = read_csv(tmp_path / "second" / "results.csv")
+    assert [(r["epoch"], r["checkpoint"]) for r in rows] == [("2", str(source.source))] * 2
+    assert str(tmp_path / "second") in panel.saved_label.full_text()
+    panel.clear()
+    assert not panel.saved_row.isVisible()
+
+
+def clear_png(path: Path, ink: int) -> Path:
+    """A bar of ``ink`` on a fully transparent background, the hidden colour the opposite."""
+    a = np.zeros((40, 40, 4), np.uint8)
+    a[..., :3] = 255 - ink
+    a[6:34, 17:23] = (ink, ink, ink, 255)
+    Image.fromarray(a, "RGBA").save(path)
+    return path
+
+
+def test_transparent_pngs_keep_their_content_and_say_so(
+        qtbot, ready: ReconstructionPanel, tmp_path: Path) -> None:
+    panel = ready
+    white = clear_png(tmp_path / "white_on_clear.png", 255)
+    black = clear_png(tmp_path / "black_on_clear.png", 0)
+    with qtbot.waitSignal(panel.batch_finished, timeout=TIMEOUT_MS):
+        panel.add_paths([white, black])
+    by_name = {r.path.name: r for r in panel.results()}
+    for name, background in (("white_on_clear.png", "black"), ("black_on_clear.png", "white")):
+        original = by_name[name].original
+        assert original.std() > 60, name  # the bar is still there: not a blank square
+        note = f"transparent background: composited onto {background}"
+        assert note in by_name[name].notes
+    model = panel.table_model
+    notes = [model.data(model.index(row, ResultsModel.NOTES)) for row in (1, 2)]
+    assert any("composited onto black" in text for text in notes)
+    assert any("composited onto white" in text for text in notes)

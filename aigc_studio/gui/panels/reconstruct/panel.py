@@ -18,9 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QUrl, Signal
 from PySide6.QtGui import (
     QCloseEvent,
+    QDesktopServices,
     QDragEnterEvent,
     QDragLeaveEvent,
     QDragMoveEvent,
@@ -37,7 +38,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QSizePolicy,
     QSplitter,
     QStackedWidget,
     QTableView,
@@ -50,17 +50,20 @@ from PySide6.QtWidgets import (
 from aigc_studio import families
 from aigc_studio.core.quality import ERROR_FULL_SCALE, INFERNO_LUT, format_psnr
 from aigc_studio.gui.model_info import ModelInfo, family_titles, with_article
+from aigc_studio.gui.panels.reconstruct.labels import SHRINK_TO, ElidedLabel, wrapping_label
 from aigc_studio.gui.panels.reconstruct.table import ResultsModel
 from aigc_studio.gui.panels.reconstruct.worker import CHUNK, ReconstructionWorker, ResultRow
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.qimage import array_to_qimage
 from aigc_studio.gui.widgets.style import PANEL_STYLE
-from aigc_studio.gui.widgets.views import WrappedLabel
 
 if TYPE_CHECKING:  # pragma: no cover - typing only; torch stays unloaded at import time
     from aigc_studio.engine.inference import Reconstruction
 
 THUMB_TARGET = 96  # thumbnails are enlarged by a whole factor to about this size
+FILE_COLUMN_WIDTH = 170  # names are elided; the full path is the cell's tooltip
+DROP_HINT_WIDTH = 560  # the empty page's hint reads as a paragraph, not one long line
+LEGEND_BAR = (112, 10)  # the |error| colour bar, width x height in pixels
 
 
 RECON_STYLE = PANEL_STYLE + """
@@ -98,6 +101,7 @@ class ReconstructionPanel(QWidget):
         self._inputs: list[Path] = []  # what the user added, to run again with a new model
         self._failures: list[tuple[Path, str]] = []
         self._seen: set[Path] = set()
+        self._rows_info: ModelInfo | None = None  # the model that made the rows shown
         self._jobs = itertools.count(1)
         self._active: set[int] = set()
         self._progress: dict[int, tuple[int, int]] = {}
@@ -126,10 +130,9 @@ class ReconstructionPanel(QWidget):
     def _build(self) -> None:
         title = QLabel("Reconstruction")
         title.setObjectName("panelTitle")
-        self.model_label = QLabel("")
-        self.model_label.setObjectName("hint")
         # a long run name must not widen the window past the screen: the label gives way
-        self.model_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.model_label = ElidedLabel()
+        self.model_label.setObjectName("hint")
         self.open_button = QPushButton("Open images…")
         self.open_button.setToolTip("Choose image files to reconstruct (you can also drop them "
                                     "on this panel).")
@@ -157,6 +160,7 @@ class ReconstructionPanel(QWidget):
 
         self.banner = Banner()
         self.banner.action.clicked.connect(self.banner.hide)
+        self.banner.label.setMinimumWidth(SHRINK_TO)  # a long path in a message wraps or is cut
 
         self.progress_bar = QProgressBar()
         self.progress_bar.setTextVisible(False)
@@ -181,14 +185,19 @@ class ReconstructionPanel(QWidget):
         drop_title = QLabel("Drop images or folders here")
         drop_title.setObjectName("dropTitle")
         drop_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.drop_hint = WrappedLabel("")
-        self.drop_hint.setObjectName("hint")
+        drop_title.setWordWrap(True)
+        self.drop_hint = wrapping_label("", "hint")
         self.drop_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.drop_hint.setMaximumWidth(DROP_HINT_WIDTH)
+        hint_row = QHBoxLayout()  # centred by stretches: it still narrows with the window
+        hint_row.addStretch(1)
+        hint_row.addWidget(self.drop_hint, 100)
+        hint_row.addStretch(1)
         dz = QVBoxLayout(self.drop_zone)
         dz.addStretch(1)
         dz.addWidget(drop_title)
         dz.addSpacing(8)
-        dz.addWidget(self.drop_hint, 0, Qt.AlignmentFlag.AlignHCenter)
+        dz.addLayout(hint_row)
         # with no model open, the next step as buttons
         self.open_latest_button = QPushButton("Open the latest run")
         self.open_latest_button.setObjectName("primary")
@@ -227,9 +236,10 @@ class ReconstructionPanel(QWidget):
         head.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         head.setSectionResizeMode(ResultsModel.FILE, QHeaderView.ResizeMode.Interactive)
         head.setSectionResizeMode(ResultsModel.NOTES, QHeaderView.ResizeMode.Stretch)
-        self.table.setColumnWidth(ResultsModel.FILE, 200)
+        head.setMinimumSectionSize(48)
+        self.table.setColumnWidth(ResultsModel.FILE, FILE_COLUMN_WIDTH)
 
-        self.skipped_label = QLabel("")
+        self.skipped_label = wrapping_label()
         self.skipped_label.setStyleSheet("font-weight: 600; color: #ffb4a9;")
         self.skipped = QTableWidget(0, 2)
         self.skipped.setHorizontalHeaderLabels(["File", "Why it could not be used"])
@@ -238,7 +248,7 @@ class ReconstructionPanel(QWidget):
         self.skipped.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.skipped.horizontalHeader().setSectionResizeMode(
             0, QHeaderView.ResizeMode.Interactive)
-        self.skipped.setColumnWidth(0, 240)
+        self.skipped.setColumnWidth(0, FILE_COLUMN_WIDTH)
         self.skipped.horizontalHeader().setStretchLastSection(True)
         self.skipped.setToolTip("Files that were not reconstructed, with the reason; every other "
                                 "file still ran.")
@@ -249,22 +259,11 @@ class ReconstructionPanel(QWidget):
         sb.addWidget(self.skipped, 1)
         self.skipped_box = skipped_box
 
-        legend_bar = QLabel()
-        legend_bar.setPixmap(QPixmap.fromImage(array_to_qimage(
-            np.ascontiguousarray(np.repeat(INFERNO_LUT[None, :, :], 10, axis=0)[:, ::2]))))
-        legend_bar.setToolTip(self.table_model.TOOLTIPS[ResultsModel.ERROR])
-        self.summary_label = QLabel("")
-        self.summary_label.setObjectName("hint")
+        self.summary_label = wrapping_label("", "hint")
         legend = QHBoxLayout()
-        legend.setContentsMargins(2, 2, 2, 0)
+        legend.setContentsMargins(2, 2, 2, 4)
         legend.addWidget(self.summary_label, 1)
-        error_text = QLabel("|Error| colour:  0")
-        error_text.setObjectName("hint")
-        legend.addWidget(error_text)
-        legend.addWidget(legend_bar)
-        max_text = QLabel(f"≥ {ERROR_FULL_SCALE / 255:.0%} of the intensity range")
-        max_text.setObjectName("hint")
-        legend.addWidget(max_text)
+        legend.addWidget(self._error_legend())
         top = QWidget()
         tl = QVBoxLayout(top)
         tl.setContentsMargins(0, 0, 0, 0)
@@ -289,6 +288,49 @@ class ReconstructionPanel(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.progress_row)
         layout.addWidget(self.stack, 1)
+        layout.addWidget(self._build_saved_row())
+
+    def _error_legend(self) -> QWidget:
+        """The |error| colour scale, compact: the explanation is in its tooltip."""
+        width, height = LEGEND_BAR
+        lut = INFERNO_LUT[np.linspace(0, 255, width).round().astype(int)]
+        bar = QLabel()
+        bar.setPixmap(QPixmap.fromImage(array_to_qimage(
+            np.ascontiguousarray(np.repeat(lut[None, :, :], height, axis=0)))))
+        low = QLabel("|Error|  0")
+        high = QLabel(f"≥ {ERROR_FULL_SCALE / 255:.0%}")
+        box = QWidget()
+        box.setToolTip(f"{self.table_model.TOOLTIPS[ResultsModel.ERROR]} Black is no error, "
+                       f"yellow an error of {ERROR_FULL_SCALE / 255:.0%} of the intensity "
+                       "range or more.")
+        row = QHBoxLayout(box)
+        row.setContentsMargins(0, 0, 0, 0)
+        for widget in (low, bar, high):
+            widget.setObjectName("hint")
+            row.addWidget(widget)
+        return box
+
+    def _build_saved_row(self) -> QWidget:
+        """Where the last save went: it stays on the page (the status bar's copy is soon
+        overwritten) until the results are cleared."""
+        self.saved_label = ElidedLabel(mode=Qt.TextElideMode.ElideMiddle)
+        self.saved_label.setObjectName("hint")
+        self.saved_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.show_saved_button = QPushButton("Show folder")
+        self.show_saved_button.setToolTip("Open the folder the results were saved in.")
+        self.show_saved_button.clicked.connect(self._show_saved_folder)
+        self.saved_row = QWidget()
+        row = QHBoxLayout(self.saved_row)
+        row.setContentsMargins(0, 4, 0, 0)
+        row.addWidget(self.saved_label, 1)
+        row.addWidget(self.show_saved_button)
+        self.saved_row.hide()
+        self._saved_folder: Path | None = None
+        return self.saved_row
+
+    def _show_saved_folder(self) -> None:
+        if self._saved_folder is not None:
+            QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._saved_folder)))
 
     # ---------------------------------------------------------------- model
     def set_model(self, path: Path | None) -> None:
@@ -323,7 +365,8 @@ class ReconstructionPanel(QWidget):
         if self._path is None or info.path != self._path:
             return
         self._info = info
-        self.model_label.setText(f"{info.title}  ·  {info.summary}")
+        # what the model is first: when the header is narrow the run name is cut, not the epoch
+        self.model_label.setText(f"{info.summary}  ·  {info.title}")
         self.model_loaded.emit(info)
         if not info.capabilities.encodes:
             needed = family_titles("encodes")
@@ -400,10 +443,13 @@ class ReconstructionPanel(QWidget):
         self._active.clear()
         self._progress.clear()
         self._reset_results()
+        self.saved_row.hide()
+        self._saved_folder = None
         self._update_state()
 
     def _reset_results(self) -> None:
         self.table_model.clear()
+        self._rows_info = None
         self._failures = []
         self._seen = set()
         self.skipped.setRowCount(0)
@@ -427,6 +473,8 @@ class ReconstructionPanel(QWidget):
         self._seen.update(r.result.path for r in fresh)
         if fresh:
             first = not self.table_model.rows
+            if first:
+                self._rows_info = self._info
             self.table_model.append(fresh)
             if first:
                 self.table.setRowHeight(0, 36)  # the mean row has no thumbnails
@@ -483,9 +531,11 @@ class ReconstructionPanel(QWidget):
             self.summary_label.setText("")
             return
         n = len(self.table_model.rows)
+        made_by = f" · epoch {self._rows_info.epoch}" if self._rows_info is not None else ""
         self.summary_label.setText(
-            f"{n} image{'s' if n != 1 else ''} · mean PSNR {format_psnr(mean['psnr'])} · "
-            f"mean SSIM {mean['ssim']:.3f}  —  hover a column title for what it means")
+            f"{n} image{'s' if n != 1 else ''}{made_by} · mean PSNR "
+            f"{format_psnr(mean['psnr'])} · mean SSIM {mean['ssim']:.3f}  —  hover a column "
+            "title for what it means")
 
     def _update_skipped_label(self) -> None:
         n = len(self._failures)
@@ -550,14 +600,31 @@ class ReconstructionPanel(QWidget):
         return self.table_model.mean()
 
     # ---------------------------------------------------------------- saving
+    def results_source(self) -> ModelInfo | None:
+        """The model (epoch and checkpoint) that made the rows shown; rows are re-run when a
+        newer epoch is opened, so a saved table names it."""
+        return self._rows_info
+
     def save_results(self, folder: Path) -> list[Path]:
         """Write ``NNNN_name_{original,reconstruction,error}.png`` per image and
-        ``results.csv`` (file, mse, psnr, ssim, notes); ``skipped.csv`` lists unusable files
-        (``engine.reconstruction_report``: every file is written atomically)."""
+        ``results.csv`` (file, epoch, checkpoint, mse, psnr, ssim, notes); ``skipped.csv``
+        lists unusable files (``engine.reconstruction_report``: every file is written
+        atomically). Where they went stays on the page until the next save or Clear."""
         from aigc_studio.engine.reconstruction_report import save_reconstructions
 
-        written = save_reconstructions(self.results(), Path(folder), self._failures)
-        self.message.emit(f"Saved {len(self.table_model.rows)} results to {folder}.")
+        folder = Path(folder)
+        source = self._rows_info
+        written = save_reconstructions(
+            self.results(), folder, self._failures,
+            epoch=None if source is None else source.epoch,
+            checkpoint=None if source is None else source.source)
+        n = len(self.table_model.rows)
+        made_by = f" (epoch {source.epoch}, {source.source.name})" if source is not None else ""
+        text = f"Saved {n} result{'s' if n != 1 else ''}{made_by} to {folder}"
+        self._saved_folder = folder
+        self.saved_label.setText(f"✓ {text}")
+        self.saved_row.show()
+        self.message.emit(f"{text}.")
         return written
 
     def save_results_dialog(self) -> None:
