@@ -133,6 +133,8 @@ class ModelFamily:
     # about how many optimisation steps before its samples look like anything: fewer planned
     # steps get a note before Start, and health warnings wait for them
     useful_steps: int = 0
+    # Help > How this model learns: (latest plotted values, the run's options) -> HTML
+    learn_help: Callable[[Mapping[str, float], Mapping[str, Any]], str] | None = None
     options: tuple[OptionSpec, ...] = ()  # family-only settings, kept in TrainConfig.extras
     # cross-option rules: extras -> None, or the sentence saying which combination is refused
     check_options: Callable[[Mapping[str, Any]], str | None] | None = None

@@ -45,7 +45,7 @@ from aigc_studio.gui.panels.registry import PanelSpec
 from aigc_studio.gui.threading import Outcome, TaskRunner
 from aigc_studio.gui.training_session import TrainingSession, TrainingWorker
 from aigc_studio.gui.widgets.banner import Banner
-from aigc_studio.gui.widgets.dialogs import GanHelpDialog, about_html
+from aigc_studio.gui.widgets.dialogs import LearnHelpDialog, about_html
 from aigc_studio.gui.widgets.plots import TrainingPlots, lr_change_text
 from aigc_studio.gui.widgets.sample_view import SampleView
 from aigc_studio.gui.window import drops
@@ -111,7 +111,7 @@ class MainWindow(QMainWindow):
         self._loader = TaskRunner(self)
         self._loader.finished.connect(self._on_torch_outcome)
         self._warmer = TaskRunner(self)
-        self._help: GanHelpDialog | None = None
+        self._help: LearnHelpDialog | None = None
         self.last_end: TrainEnd | None = None
 
         self.setWindowTitle("AIGC Studio")
@@ -318,7 +318,7 @@ class MainWindow(QMainWindow):
         self._action(view_menu, "Reset &layout", self.reset_layout)
 
         help_menu = menu.addMenu("&Help")
-        self._action(help_menu, "&How a GAN learns", self.show_gan_help, "F1")
+        self._action(help_menu, "&How this model learns", self.show_learn_help, "F1")
         self._action(help_menu, "&About AIGC Studio", self.show_about)
 
     def _action(self, menu: Any, text: str, slot: Any, shortcut: Any = None) -> QAction:
@@ -905,10 +905,14 @@ class MainWindow(QMainWindow):
         if epochs:
             self.samples.show_epoch(epochs[-1])
 
-    def show_gan_help(self) -> GanHelpDialog:
-        """Help > How a GAN learns, with live values; returns the dialog."""
+    def show_learn_help(self) -> LearnHelpDialog:
+        """Help > How this model learns: the open run's (or the form's) model, with its
+        options and live values; returns the dialog."""
         if self._help is None:
-            self._help = GanHelpDialog(self)
+            self._help = LearnHelpDialog(self)
+        family = self.plots.family or self.panel.family()
+        if family is not None:
+            self._help.set_family(family, self.plots.extras())
         self._help.update_values(self.plots.last_values())
         self._help.show()
         self._help.raise_()

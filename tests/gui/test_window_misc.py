@@ -10,11 +10,12 @@ import pytest
 from PIL import Image
 from PySide6.QtCore import QRect, QSettings, QSize, Qt
 
+from aigc_studio import families
 from aigc_studio.core.text import format_duration
 from aigc_studio.engine.callbacks import StepMetrics
+from aigc_studio.families.help import gan_help
 from aigc_studio.gui.main_window import MainWindow
 from aigc_studio.gui.training_session import TrainingWorker
-from aigc_studio.gui.widgets.dialogs import live_values_html
 from aigc_studio.gui.window.settings import fitted_geometry
 from tests.gui.conftest import TRAIN_TIMEOUT_MS, tiny_config
 
@@ -66,19 +67,42 @@ def test_saved_geometry_that_does_not_fit_falls_back_to_one_that_does() -> None:
 def test_help_shows_formulas_with_live_values(qtbot, make_window: Callable) -> None:
     window = make_window(wait_ready=False, load_torch=False)
     window.finish_startup()
-    dialog = window.show_gan_help()
-    html = dialog.text.toPlainText()
-    assert "log(1 − D(G(z)))" in html and "Start training a DCGAN" in html
+    window.plots.set_model("dcgan")
+    dialog = window.show_learn_help()
+    html = dialog.html()
+    assert "log(1 − D(G(z)))" in html and "Train a DCGAN" in html
     window.plots.add_steps([gan_step(1, 1.1, 0.9, 0.8, 0.25), gan_step(2, 1.0, 0.8, 0.75, 0.3)])
-    text = window.show_gan_help().text.toPlainText()  # shown again: the newest values
+    text = window.show_learn_help().html()  # shown again: the newest values
     assert "D(x) = 0.750, D(G(z)) = 0.300" in text
     assert "log 0.750" in text and "1.204" in text  # -(ln .75 + ln .7) = 0.644 ... L_G 1.204
+    # the trainer's numbers differ, and the help says why (not "a little")
+    assert "Jensen" in text and "after D's update" in text
     dialog.close()
 
 
 def test_live_values_arithmetic() -> None:
-    html = live_values_html({"d_real": 0.5, "d_fake": 0.5})
+    html = gan_help({"d_real": 0.5, "d_fake": 0.5}, {})
     assert "<b>1.386</b>" in html and "<b>0.693</b>" in html  # 2 ln 2 and ln 2
+
+
+@pytest.mark.parametrize(("model", "options", "values", "expected"), [
+    ("dcgan", {"loss": "hinge"}, {}, "max(0, 1 − D(x))"),
+    ("dcgan", {"loss": "wgan-gp"}, {"wasserstein": 0.5, "penalty": 0.01, "loss_d": -0.4},
+     "−0.500 + 10 × 0.0100 ≈ -0.400"),
+    ("vae", {"beta": 4.0}, {"loss_recon": 30.0, "loss_kl": 5.0}, "30.00 + 4 × 5.00 = 50.00"),
+    ("diffusion", {"guidance": 3.0}, {"loss": 0.05}, "w = 3"),
+    ("autoencoder", {}, {"loss_recon": 0.01}, "0.01000"),
+])
+def test_help_explains_each_model_with_its_options(qtbot, make_window: Callable, model: str,
+                                                   options: dict, values: dict,
+                                                   expected: str) -> None:
+    window = make_window(wait_ready=False, load_torch=False)
+    window.plots.set_model(model, options)
+    dialog = window.show_learn_help()
+    dialog.update_values(values)
+    assert expected in dialog.html()
+    assert families.get(model).title in dialog.windowTitle()
+    dialog.close()
 
 
 def test_dropping_an_image_folder_selects_it(qtbot, make_window: Callable,

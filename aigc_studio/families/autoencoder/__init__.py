@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from aigc_studio.families.base import Capabilities, MetricSpec, ModelFamily, PlotSpec
+from aigc_studio.families.help import autoencoder_help
 
 FAMILY = ModelFamily(
     name="autoencoder",
@@ -19,6 +20,7 @@ FAMILY = ModelFamily(
                             "it should fall steadily and level off."),),
     implementation="aigc_studio.families.autoencoder.model:AutoencoderImpl",
     useful_steps=300,
+    learn_help=autoencoder_help,
     inference_key="autoencoder",
     grid_caption="originals above their reconstructions",
 )

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from aigc_studio.families.base import Capabilities, MetricSpec, ModelFamily, OptionSpec, PlotSpec
+from aigc_studio.families.help import gan_help
 
 LOSSES = ("bce", "hinge", "wgan-gp")
 _CLASSIFIER_LOSSES = (("loss", ("bce", "hinge")),)  # D outputs a probability-like logit
@@ -83,6 +84,7 @@ FAMILY = ModelFamily(
     ),
     implementation="aigc_studio.families.dcgan.model:DcganImpl",
     useful_steps=500,
+    learn_help=gan_help,
     inference_key="generator",
     grid_caption="samples from fixed noise (one row per class when conditional)",
     uses_lr_d=True,

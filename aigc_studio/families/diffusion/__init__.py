@@ -14,6 +14,7 @@ from aigc_studio.families.base import (
     OptionSpec,
     PlotSpec,
 )
+from aigc_studio.families.help import diffusion_help
 
 _CONDITIONAL = (("conditional", (True,)),)  # guidance needs a class-conditional UNet
 
@@ -34,6 +35,7 @@ FAMILY = ModelFamily(
                             "draws new timesteps."),),
     implementation="aigc_studio.families.diffusion.model:DiffusionImpl",
     useful_steps=1500,
+    learn_help=diffusion_help,
     inference_key="ema",
     grid_caption="EMA samples from fixed noise (a row per class); last row: the first "
                  "sample's denoising path, noise to image",

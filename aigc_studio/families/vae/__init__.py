@@ -16,6 +16,7 @@ from aigc_studio.families.base import (
     OptionSpec,
     PlotSpec,
 )
+from aigc_studio.families.help import vae_help
 
 FAMILY = ModelFamily(
     name="vae",
@@ -43,6 +44,7 @@ FAMILY = ModelFamily(
     ),
     implementation="aigc_studio.families.vae.model:VaeImpl",
     useful_steps=300,
+    learn_help=vae_help,
     inference_key="vae",
     grid_caption="top two rows: samples for seeds 0-15; below: originals above their "
                  "reconstructions",

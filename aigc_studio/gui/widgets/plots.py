@@ -273,6 +273,10 @@ class TrainingPlots(QWidget):
         self.redraw()
 
     # --- which plots and series ------------------------------------------------------------
+    def extras(self) -> dict[str, Any]:
+        """The family options of the run the plots show (its loss, β, …)."""
+        return dict(self._extras)
+
     @property
     def family(self) -> ModelFamily | None:
         """The family whose plots are shown (None: unknown, generic plots only)."""
