@@ -208,12 +208,12 @@ def test_compare_epochs_shows_every_saved_epoch(qtbot, loaded: ExplorerPanel,
         panel.tabs.setCurrentIndex(ExplorerPanel.TAB_COMPARE)  # loads on first show
     assert blocker.args == [2]
     rows = panel.compare_rows()
-    assert [epoch for epoch, _ in rows] == [1, 2]
+    assert [epoch for epoch, _ in rows] == [2, 1]  # newest at the top
     assert all(strip.shape == (36, 2 + 5 * 34, 3) for _, strip in rows)
     assert not np.array_equal(rows[0][1], rows[1][1])
     first = load_model(runs["gan"] / "checkpoints" / "epoch_0001.safetensors")
     z = torch.stack([seed_vector(i, LATENT) for i in range(5)])
-    assert np.array_equal(rows[0][1], make_grid(decode(first, z), ncols=5))
+    assert np.array_equal(rows[1][1], make_grid(decode(first, z), ncols=5))
     assert "2 saved epochs" in panel.compare_status.text()
 
 

@@ -19,6 +19,7 @@ from aigc_studio.gui.panels.explore.explore_tab import below_view, progress_bar
 from aigc_studio.gui.panels.explore.export import export_box, write_gif, write_png
 from aigc_studio.gui.panels.explore.player import FramePlayer
 from aigc_studio.gui.panels.explore.sampling import STRIP_POINTS, SamplingInfo, TrajectoryRequest
+from aigc_studio.gui.panels.explore.views import FillView
 from aigc_studio.gui.widgets.views import ImageView, side_column, view_page
 
 
@@ -39,7 +40,7 @@ class DenoiseTab:
     """The Denoising tab's widgets and behaviour, mixed into :class:`ExplorerPanel`."""
 
     def _build_denoise(self) -> QWidget:
-        self.denoise_view = ImageView("Denoising…")
+        self.denoise_view = FillView("Denoising…")
         self.denoise_view.setToolTip("The sample at the player's step: pure noise at the start, "
                                      "the finished image at the end.")
         self.denoise_strip = ImageView("")

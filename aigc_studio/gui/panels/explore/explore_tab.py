@@ -32,7 +32,8 @@ from PySide6.QtWidgets import (
 
 from aigc_studio.gui.panels.explore.export import settings_text
 from aigc_studio.gui.panels.explore.sampling import SAMPLER_TITLES, SamplingInfo
-from aigc_studio.gui.widgets.views import ImageView, seed_spin, side_column, view_page
+from aigc_studio.gui.panels.explore.views import FillView
+from aigc_studio.gui.widgets.views import seed_spin, side_column, view_page
 
 if TYPE_CHECKING:  # pragma: no cover
     from aigc_studio.engine.explore import RenderRequest
@@ -118,7 +119,7 @@ class ExploreTab:
     """The Explore tab's widgets and behaviour, mixed into :class:`ExplorerPanel`."""
 
     def _build_explore(self, latent_sliders: int, pca_sliders: int) -> QWidget:
-        self.view = ImageView("Rendering…")
+        self.view = FillView("Rendering…")
         self.view.setToolTip("The generator's output for the seed and slider positions on the "
                              "right. Pixels are enlarged without smoothing.")
         self.render_label = QLabel("")

@@ -29,19 +29,21 @@ from aigc_studio.gui.panels.explore.export import (
     write_png,
 )
 from aigc_studio.gui.panels.explore.player import FramePlayer
+from aigc_studio.gui.panels.explore.views import FillView, FilmStrip
 from aigc_studio.gui.panels.explore.worker import FramesRequest
-from aigc_studio.gui.widgets.views import ImageView, seed_spin, side_column, view_page
+from aigc_studio.gui.widgets.views import seed_spin, side_column, view_page
 
 
 class InterpolateTab:
     """The Interpolate tab's widgets and behaviour, mixed into :class:`ExplorerPanel`."""
 
     def _build_interpolate(self) -> QWidget:
-        self.walk_view = ImageView("Rendering the walk…")
+        self.walk_view = FillView("Rendering the walk…")
         self.walk_view.setToolTip("The frame at the position slider's place on the walk.")
-        self.strip_view = ImageView("")
-        self.strip_view.setFixedHeight(96)
-        self.strip_view.setToolTip("The whole walk at a glance, from seed A (left) to seed B.")
+        self.strip_view = FilmStrip("Every frame of the walk, from seed A (left) to seed B; "
+                                    "the outlined one is on screen. Click or drag to pick a "
+                                    "frame.")
+        self.strip_view.picked.connect(self.set_position)
 
         self.seed_a = seed_spin("Where the walk starts: the noise vector of this seed.")
         self.seed_a.setValue(1)
@@ -181,11 +183,8 @@ class InterpolateTab:
         self.walk_progress.hide()
         self._frames = frames
         n = len(frames)
+        self.strip_view.set_frames(frames)
         self.walk_player.set_count(n)
-        picks = np.unique(np.linspace(0, n - 1, min(n, 12)).round().astype(int))
-        from aigc_studio.core.grid import make_grid
-
-        self.strip_view.set_image(make_grid(frames[picks], ncols=len(picks)))
         self.frames_changed.emit(n)
 
     def _show_frame(self, index: int) -> None:
@@ -193,6 +192,7 @@ class InterpolateTab:
             return
         index = max(0, min(int(index), len(self._frames) - 1))
         self.walk_view.set_image(self._frames[index])
+        self.strip_view.set_current(index)
 
     def play(self) -> None:
         """Start the animation at the chosen fps."""

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Signal
 
-from aigc_studio.engine import runs
 from aigc_studio.errors import Cancelled
 from aigc_studio.gui.model_info import ModelInfo, model_info
+from aigc_studio.gui.panels.explore.epochs import saved_epochs
 from aigc_studio.gui.panels.explore.sampling import TrajectoryRequest, sampling_info
 from aigc_studio.gui.threading import LoopWorker, user_message
 
@@ -56,11 +56,13 @@ class FramesRequest:
 
 @dataclass(frozen=True)
 class CompareRequest:
-    """The same ``count`` latents (from ``seed``) rendered by every saved epoch."""
+    """The same ``count`` latents (from ``seed``) rendered by the saved ``epochs``, in that
+    order (empty: every saved epoch, newest first)."""
 
     seed: int = 0
     count: int = 8
     serial: int = 0
+    epochs: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -392,7 +394,8 @@ class RenderWorker(LoopWorker):
             self.compare_finished.emit(request.serial, 0, "This model file is not inside a run "
                                        "folder, so there are no saved epochs to compare.")
             return
-        files = runs.epoch_weights(info.run_dir)
+        saved = saved_epochs(info.run_dir)
+        files = [saved[e] for e in request.epochs or sorted(saved, reverse=True) if e in saved]
         if not files:
             self.compare_finished.emit(request.serial, 0, "This run has no saved epochs yet.")
             return
