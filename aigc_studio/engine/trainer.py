@@ -349,6 +349,7 @@ class Trainer:
             self._reseed_epoch_sums()
         self._start_epoch_metrics()
         self._mark = time.perf_counter()
+        self._flushed_once = False
         while p.epoch < cfg.epochs:
             epoch = p.epoch + 1
             if self.order is None:
@@ -373,8 +374,8 @@ class Trainer:
                 p.epoch_step += 1
                 self._pending.append(metrics)
                 self._pending_steps.append((epoch, p.step))
-                if p.step % cfg.log_every == 0:
-                    self._flush()
+                if p.step % cfg.log_every == 0 or not self._flushed_once:
+                    self._flush()  # the first step at once: a user sees the run move
                 if cfg.checkpoint_every and p.step % cfg.checkpoint_every == 0:
                     self._flush()
                     self._checkpoint()
@@ -439,6 +440,7 @@ class Trainer:
         """Read pending step metrics back in one transfer; report and log them."""
         if not self._pending:
             return
+        self._flushed_once = True
         rows, stop = self.ranks.average_rows(torch.stack(self._pending),
                                              self.control.stop_requested)
         self._synced_stop = self._synced_stop or stop

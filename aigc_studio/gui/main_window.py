@@ -105,6 +105,8 @@ class MainWindow(QMainWindow):
         self._close_pending = False
         self._failure = ""  # the last run's one-sentence failure (kept for the header)
         self._offer_text = ""  # the header's offer of the newest run, while it shows
+        self._warming = False  # a run has started and no step has been reported yet
+        self._notes = ""  # the running run's notes for the status text
         self._stopping = False
         self._paused = False
         self._last_step = 0
@@ -633,7 +635,10 @@ class MainWindow(QMainWindow):
         self.run_header.setText(
             f"{family_title(info.model)} on {data} · {info.num_images:,} images{skipped}"
         )
-        self._set_state_text("Training" + (f" · {'; '.join(info.notes)}" if info.notes else ""))
+        self._notes = f" · {'; '.join(info.notes)}" if info.notes else ""
+        self._warming = True
+        self._set_state_text("Preparing the model… warming up (the first step is the slowest)"
+                             + self._notes)
         tip = f"Run folder: {info.run_dir}" if info.run_dir else ""
         self.run_header.setToolTip("\n".join([tip, *info.notes]).strip())
         self.runs.refresh()
@@ -642,6 +647,10 @@ class MainWindow(QMainWindow):
         if not steps:
             return
         self.plots.add_steps(steps)
+        if self._warming:
+            self._warming = False
+            if not self._paused and not self._stopping:
+                self._set_state_text("Training" + self._notes)
         last = steps[-1]
         self._last_step = last.step
         info = self.run_info
