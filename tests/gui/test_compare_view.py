@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
+from aigc_studio.core.grid import make_grid
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.compare import compare_runs
+from aigc_studio.engine.inference import load_model, sample
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.gui.panels.runs.browser import BEST, NO_SCORE, RunsBrowser
 from aigc_studio.gui.panels.runs.compare_view import CompareView
@@ -152,3 +154,48 @@ def test_the_best_column_shows_the_best_score_and_its_epoch(
     assert "lower is better" in cells[scored.name].toolTip(BEST)
     assert "Fréchet LeNet distance" in cells[scored.name].toolTip(BEST)
     assert cells["unscored"].text(BEST) == NO_SCORE
+
+
+@pytest.fixture(scope="module")
+def ae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny autoencoder run: a family that cannot draw from a seed."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("AIGC_STUDIO_HOME", str(tmp_path_factory.mktemp("home-ae")))
+        end = Trainer(tiny_config(model="autoencoder", limit=64, epochs=1, eval_samples=0),
+                      runs_root=tmp_path_factory.mktemp("ae-run")).fit()
+    assert end.run_dir is not None
+    return end.run_dir
+
+
+def test_the_same_seed_is_drawn_by_each_runs_latest_weights(
+        qtbot, two_runs: list[Path], ae_run: Path) -> None:
+    view = CompareView()
+    qtbot.addWidget(view)
+    view.show()
+    with qtbot.waitSignal(view.loaded, timeout=TIMEOUT_MS):
+        view.set_runs([*two_runs, ae_run])
+    assert view.seed_renders == {}  # nothing is drawn until the tab is looked at
+    with qtbot.waitSignal(view.seed_shown, timeout=TIMEOUT_MS) as shown:
+        view.bottom_tabs.setCurrentWidget(view.seed_page)
+    assert shown.args == [1]
+    order = [r.path for r in view.data.comparison.runs]
+    images = dict(zip(order, view.seed_images(), strict=True))
+    for path in two_runs:  # the latest weights, seeds 1..8, as `aigc-studio sample` draws them
+        model = load_model(path)
+        assert np.array_equal(images[path], make_grid(sample(model, 8, 1), ncols=4))
+    assert not np.array_equal(images[two_runs[0]], images[two_runs[1]])
+    ae = order.index(ae_run)
+    assert images[ae_run] is None
+    note = view.seed_renders[ae].note
+    assert "drawing images from a seed needs a model that samples" in note
+    assert view.seed_views[ae].placeholder == note
+    assert "2 of 3 runs" in view.seed_status.text()
+    assert view.seed_captions[0].text().endswith("epoch 2")
+
+    with qtbot.waitSignal(view.seed_shown, timeout=TIMEOUT_MS) as shown:
+        view.set_seed(40, 16)
+    assert shown.args == [40]
+    model = load_model(two_runs[0])
+    drawn = view.seed_images()[order.index(two_runs[0])]
+    assert np.array_equal(drawn, make_grid(sample(model, 16, 40), ncols=8))
+    view.shutdown()

@@ -1,17 +1,19 @@
 """Compare runs side by side (issue 18): curves on the same axes, the settings that differ,
-each run's last and best metrics, and the grids of one epoch next to each other.
+each run's last and best metrics, the grids of one epoch next to each other, and the same
+seed drawn by each run's latest weights (the one place this view touches a model: in the
+background, torch imported there).
 
 The settings and metrics come from ``engine.compare``, so the window shows what
 ``aigc-studio runs --compare`` prints. Run folders are untrusted and may sit on a slow disk:
 everything is read in the background (:class:`TaskRunner`, a newer request wins) and the view
-only draws the plain data that comes back. Torch-free.
+only draws the plain data that comes back. Torch-free at import.
 """
 
 from __future__ import annotations
 
 import html
 import string
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -37,17 +40,18 @@ from aigc_studio import metrics as quality_metrics
 from aigc_studio.core.images import load_image
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.compare import Comparison, RunMetrics, compare_runs
-from aigc_studio.gui.threading import Outcome, TaskRunner
+from aigc_studio.gui.threading import Outcome, TaskRunner, user_message
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.plots import GENERIC_COLORS, metric_spec
 from aigc_studio.gui.widgets.sample_view import epoch_of
 from aigc_studio.gui.widgets.style import PANEL_STYLE
-from aigc_studio.gui.widgets.views import ImageView
+from aigc_studio.gui.widgets.views import ImageView, seed_spin
 
 if TYPE_CHECKING:
     import pyqtgraph as pg
 
 AXES = ("step", "epoch")
+SEED_COUNTS = (8, 16)  # images per run in the same-seed row (two rows of a grid)
 Series = tuple[np.ndarray, np.ndarray]
 
 
@@ -122,6 +126,46 @@ def load_grids(paths: Sequence[Path | None]) -> list[np.ndarray | None]:
     return images
 
 
+@dataclass(frozen=True)
+class SeedRender:
+    """One run's images of the shared seed, or the sentence saying why it has none."""
+
+    image: np.ndarray | None = None
+    note: str = ""
+    epoch: int = 0
+
+
+def render_seed(path: Path, seed: int, count: int) -> SeedRender:
+    """``count`` images from ``seed`` (image i is seed + i) through a run's latest weights.
+
+    A conditional run draws the classes in turn (image i is class i mod classes), so two
+    conditional runs show the same seeds *and* classes. A run whose family cannot sample, or
+    whose weights cannot be read, gets one sentence instead.
+    """
+    import torch
+
+    from aigc_studio.core.grid import make_grid
+    from aigc_studio.engine.inference import decode, latent_batch, load_model, wrong_kind
+
+    try:
+        model = load_model(path)
+        if not model.capabilities.samples:
+            return SeedRender(note=wrong_kind(model, "samples", "drawing images from a seed"),
+                              epoch=model.epoch)
+        labels = (torch.arange(count) % model.num_classes if model.num_classes else None)
+        images = decode(model, latent_batch(model, count, seed), labels)
+    except Exception as exc:  # one run that cannot draw must not hide the others
+        return SeedRender(note=user_message(exc))
+    return SeedRender(make_grid(images, ncols=max(1, count // 2)), epoch=model.epoch)
+
+
+def iter_seed_renders(paths: Sequence[Path], seed: int, count: int
+                      ) -> Iterator[tuple[int, SeedRender]]:
+    """(run index, render) per run, one at a time (a new seed cancels between runs)."""
+    for index, path in enumerate(paths):
+        yield index, render_seed(path, seed, count)
+
+
 def show_value(value: Any) -> str:
     """A setting or metric value as table text."""
     if value is None:
@@ -188,6 +232,7 @@ class CompareView(QWidget):
     loaded = Signal()  # the runs are read and shown
     grids_shown = Signal(int)  # the epoch whose grids are on screen
     failed = Signal(str)  # the sentence shown when the runs could not be read
+    seed_shown = Signal(int)  # the seed every run has drawn (the same-seed tab)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent, Qt.WindowType.Window)
@@ -203,6 +248,13 @@ class CompareView(QWidget):
         self._grid_epoch = 0
         self.grid_views: list[ImageView] = []
         self.grid_captions: list[QLabel] = []
+        self._seed_runner = TaskRunner(self)
+        self._seed_runner.yielded.connect(self._on_seed_render)
+        self._seed_runner.finished.connect(self._on_seeds_done)
+        self._seed_dirty = True
+        self.seed_renders: dict[int, SeedRender] = {}  # run index -> what its view shows
+        self.seed_views: list[ImageView] = []
+        self.seed_captions: list[QLabel] = []
         self._build()
         self.resize(1280, 800)
 
@@ -282,13 +334,21 @@ class CompareView(QWidget):
         self.grid_row = QGridLayout()
         grids = QWidget()
         grid_layout = QVBoxLayout(grids)
-        grid_layout.setContentsMargins(0, 0, 0, 0)
+        grid_layout.setContentsMargins(4, 4, 4, 0)
         grid_layout.addLayout(epoch_row)
         grid_layout.addLayout(self.grid_row, 1)
 
+        self.bottom_tabs = QTabWidget()
+        self.bottom_tabs.addTab(grids, "Sample grids")
+        self.bottom_tabs.setTabToolTip(0, "Each run's own grid of the chosen epoch.")
+        self.seed_page = self._build_seed_page()
+        self.bottom_tabs.addTab(self.seed_page, "Same seed")
+        self.bottom_tabs.setTabToolTip(1, "The same noise drawn by each run's latest weights.")
+        self.bottom_tabs.currentChanged.connect(self._on_bottom_tab)
+
         self.splitter = QSplitter(Qt.Orientation.Vertical)
         self.splitter.addWidget(top)
-        self.splitter.addWidget(grids)
+        self.splitter.addWidget(self.bottom_tabs)
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
         self.splitter.setSizes([430, 300])
@@ -304,6 +364,33 @@ class CompareView(QWidget):
         layout.addWidget(self.banner)
         layout.addWidget(self.splitter, 1)
 
+    def _build_seed_page(self) -> QWidget:
+        """Seed and image count above one view per run (filled when the tab is shown)."""
+        self.seed_spin = seed_spin("The first seed: image i of every run is drawn from seed "
+                                   "+ i, so the runs start from the same noise.")
+        self.seed_spin.setValue(1)
+        self.seed_count = QComboBox()
+        for n in SEED_COUNTS:
+            self.seed_count.addItem(f"{n} images", n)
+        self.seed_count.setToolTip("Images per run (consecutive seeds).")
+        self.seed_spin.valueChanged.connect(self._seed_settings_changed)
+        self.seed_count.currentIndexChanged.connect(self._seed_settings_changed)
+        self.seed_status = QLabel("")
+        self.seed_status.setObjectName("hint")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Seed"))
+        row.addWidget(self.seed_spin)
+        row.addWidget(self.seed_count)
+        row.addSpacing(12)
+        row.addWidget(self.seed_status, 1)
+        self.seed_row = QGridLayout()
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(4, 4, 4, 0)
+        layout.addLayout(row)
+        layout.addLayout(self.seed_row, 1)
+        return page
+
     # ------------------------------------------------------------------ loading -----------
     def set_runs(self, paths: Sequence[Path]) -> None:
         """Compare these run folders (read in the background; ``loaded`` when shown)."""
@@ -313,13 +400,14 @@ class CompareView(QWidget):
         self._loader.start(load_compare, list(self._paths))
 
     def is_loading(self) -> bool:
-        """True while the runs or grids are being read."""
-        return self._loader.is_running() or self._grid_loader.is_running()
+        """True while the runs or grids are being read or the same seed drawn."""
+        return any(r.is_running() for r in (self._loader, self._grid_loader,
+                                            self._seed_runner))
 
     def shutdown(self) -> None:
         """Drop any reading under way (the window is closing)."""
-        self._loader.cancel(report=False)
-        self._grid_loader.cancel(report=False)
+        for runner in (self._loader, self._grid_loader, self._seed_runner):
+            runner.cancel(report=False)
 
     def _on_loaded(self, outcome: Outcome) -> None:
         if outcome.cancelled:
@@ -339,6 +427,13 @@ class CompareView(QWidget):
         self._fill_tables()
         self._fill_metrics()
         self._fill_epochs()
+        self._seed_dirty = True
+        self._build_run_views(self.seed_row, self.seed_captions, self.seed_views,
+                              len(runs), "drawing…")
+        for i, (caption, run) in enumerate(zip(self.seed_captions, runs, strict=True)):
+            caption.setText(f"{self.run_label(i)} · {run.name}")
+        if self.bottom_tabs.currentWidget() is self.seed_page:
+            self.render_same_seed()
         self.loaded.emit()
 
     # ------------------------------------------------------------------ pieces ------------
@@ -403,24 +498,27 @@ class CompareView(QWidget):
         self.epoch_combo.setCurrentIndex(max(self.epoch_combo.findData(
             self.data.shared_epoch()), 0))
         self.epoch_combo.blockSignals(False)
-        self._build_grid_views(len(self.data.curves))
+        self._build_run_views(self.grid_row, self.grid_captions, self.grid_views,
+                              len(self.data.curves), "no grid")
         self._request_grids()
 
-    def _build_grid_views(self, count: int) -> None:
-        while self.grid_views:
-            self.grid_views.pop().deleteLater()
-            self.grid_captions.pop().deleteLater()
+    def _build_run_views(self, grid: QGridLayout, captions: list[QLabel],
+                         views: list[ImageView], count: int, placeholder: str) -> None:
+        """One caption (in the run's colour) over one view per run, side by side."""
+        while views:
+            views.pop().deleteLater()
+            captions.pop().deleteLater()
         for i in range(count):
             caption = QLabel()
             caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
             caption.setStyleSheet(f"color: {self.run_color(i)}; font-weight: 600;")
-            view = ImageView("no grid")
-            self.grid_row.addWidget(caption, 0, i)
-            self.grid_row.addWidget(view, 1, i)
-            self.grid_row.setColumnStretch(i, 1)
-            self.grid_captions.append(caption)
-            self.grid_views.append(view)
-        self.grid_row.setRowStretch(1, 1)
+            view = ImageView(placeholder)
+            grid.addWidget(caption, 0, i)
+            grid.addWidget(view, 1, i)
+            grid.setColumnStretch(i, 1)
+            captions.append(caption)
+            views.append(view)
+        grid.setRowStretch(1, 1)
 
     # ------------------------------------------------------------------ controls ----------
     def axis(self) -> str:
@@ -513,6 +611,75 @@ class CompareView(QWidget):
     def grid_images(self) -> list[np.ndarray | None]:
         """The grids on screen, one per run (None where a run has no grid of that epoch)."""
         return [view.image() for view in self.grid_views]
+
+    # ------------------------------------------------------------------ same seed ---------
+    def set_seed(self, seed: int, count: int | None = None) -> None:
+        """Draw ``count`` images from ``seed`` with every run (when the tab is shown)."""
+        for widget in (self.seed_spin, self.seed_count):
+            widget.blockSignals(True)
+        self.seed_spin.setValue(int(seed))
+        if count is not None:
+            self.seed_count.setCurrentIndex(max(0, self.seed_count.findData(int(count))))
+        for widget in (self.seed_spin, self.seed_count):
+            widget.blockSignals(False)
+        self._seed_settings_changed()
+
+    def render_same_seed(self) -> None:
+        """Draw the seed through each run's latest weights, in the background, run by run
+        (``seed_shown(seed)`` when every run is drawn)."""
+        if self.data is None:
+            return
+        self._seed_dirty = False
+        self.seed_renders = {}
+        for view in self.seed_views:
+            view.placeholder = "drawing…"
+            view.set_image(None)
+        seed, count = self.seed_spin.value(), int(self.seed_count.currentData())
+        self.seed_status.setText(f"Drawing seeds {seed}–{seed + count - 1} with each run's "
+                                 "latest weights…")
+        self._seed_runner.start(iter_seed_renders, [r.path for r in self.data.comparison.runs],
+                                seed, count)
+
+    def seed_images(self) -> list[np.ndarray | None]:
+        """The same-seed images on screen, one per run (None where a run cannot draw)."""
+        return [view.image() for view in self.seed_views]
+
+    def _seed_settings_changed(self, *_: object) -> None:
+        if self.bottom_tabs.currentWidget() is self.seed_page:
+            self.render_same_seed()
+        else:
+            self._seed_dirty = True
+
+    def _on_bottom_tab(self, _: int) -> None:
+        if self.bottom_tabs.currentWidget() is self.seed_page and self._seed_dirty:
+            self.render_same_seed()
+
+    def _on_seed_render(self, item: tuple[int, SeedRender]) -> None:
+        index, render = item
+        if self.data is None or index >= len(self.seed_views):
+            return
+        self.seed_renders[index] = render
+        view = self.seed_views[index]
+        view.placeholder = render.note
+        view.setToolTip(render.note)
+        view.set_image(render.image)
+        run = self.data.comparison.runs[index]
+        epoch = f" · epoch {render.epoch}" if render.epoch else ""
+        self.seed_captions[index].setText(f"{self.run_label(index)} · {run.name}{epoch}")
+
+    def _on_seeds_done(self, outcome: Outcome) -> None:
+        if outcome.cancelled:
+            return
+        seed = self.seed_spin.value()
+        if not outcome.ok:
+            self.seed_status.setText(outcome.error or "")
+            return
+        drawn = sum(r.image is not None for r in self.seed_renders.values())
+        count = int(self.seed_count.currentData())
+        self.seed_status.setText(
+            f"Seeds {seed}–{seed + count - 1} through {drawn} of {len(self.seed_renders)} "
+            "runs' latest weights; a conditional run draws the classes in turn.")
+        self.seed_shown.emit(seed)
 
 
 def _family(model: str) -> Any:
