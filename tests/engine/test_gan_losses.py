@@ -16,6 +16,7 @@ from torch import nn
 from aigc_studio.core.datasets import load_dataset
 from aigc_studio.engine.callbacks import TrainingControl
 from aigc_studio.engine.config import ConfigError, TrainConfig
+from aigc_studio.engine.export import export_model, onnx_max_difference
 from aigc_studio.engine.fastpath import set_learning_rate
 from aigc_studio.engine.inference import load_model, sample
 from aigc_studio.engine.trainer import Trainer
@@ -185,6 +186,12 @@ def test_conditional_grid_has_one_row_per_class(tiny: Tiny, tmp_path: Path) -> N
     assert np.array_equal(sevens, sample(model, 4, seed=0, class_index="7"))  # by name
     with pytest.raises(AigcError, match=r"^Class 10 is not one of the model's classes: 0, 1"):
         sample(model, 4, seed=0, class_index=10)
+    onnx_path = export_model(model, "onnx", tmp_path / "cgan.onnx")  # takes the class too
+    import onnxruntime as ort
+
+    inputs = [i.name for i in ort.InferenceSession(str(onnx_path)).get_inputs()]
+    assert inputs == ["latent", "class"]
+    assert onnx_max_difference(model, onnx_path) < 1e-4
 
 
 def test_class_count_needs_two_classes(tiny: Tiny) -> None:

@@ -292,6 +292,10 @@ class DcganImpl(FamilyImpl):
         first_block = net.net[:3]  # ConvTranspose -> BatchNorm -> ReLU: the 4x4 features
         return first_block(net.joined(z)).flatten(1)
 
-    def export_example(self, config: Any, channels: int) -> tuple[torch.Tensor,
-                                                                  tuple[str, str]]:
-        return torch.randn(2, config.latent_dim), ("latent", "image")
+    def export_example(self, config: Any, channels: int
+                       ) -> tuple[torch.Tensor | tuple[torch.Tensor, ...], tuple[str, ...]]:
+        """A latent batch; a conditional generator also takes each image's class index."""
+        z = torch.randn(2, config.latent_dim)
+        if FAMILY.is_conditional(config.extras):
+            return (z, torch.zeros(2, dtype=torch.int64)), ("latent", "class", "image")
+        return z, ("latent", "image")
