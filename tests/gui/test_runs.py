@@ -12,7 +12,7 @@ from PySide6.QtCore import Qt
 from aigc_studio.engine import runs as run_store
 from aigc_studio.engine.trainer import Trainer
 from aigc_studio.gui.main_window import MainWindow
-from aigc_studio.gui.panels.runs.browser import RunsBrowser
+from aigc_studio.gui.panels.runs.browser import EPOCHS, STATUS, RunsBrowser
 from tests.gui.conftest import TRAIN_TIMEOUT_MS, tiny_config
 
 
@@ -149,3 +149,81 @@ def test_resume_without_checkpoint_says_so(qtbot, window: MainWindow, runs_root:
     (run / "config.json").write_text(json.dumps({"config": tiny_config().to_dict()}))
     assert not window.resume_run(run)
     assert "no checkpoint" in window.banner.text() and not window.is_training()
+
+
+# --- issue 13 item 16: status, last losses, live epochs, interrupted runs, viewing while training
+
+
+def _rows(browser: RunsBrowser) -> dict[str, object]:
+    """The listed rows by run folder name."""
+    items = [browser.tree.topLevelItem(i) for i in range(browser.tree.topLevelItemCount())]
+    return {Path(item.data(0, Qt.ItemDataRole.UserRole)).name: item for item in items}
+
+
+def _listed(qtbot, browser: RunsBrowser) -> None:
+    with qtbot.waitSignal(browser.listed, timeout=60_000):
+        browser.refresh()
+
+
+def test_status_and_last_losses_are_shown_not_only_in_tooltips(
+    qtbot, headless_run: Path, runs_root: Path
+) -> None:
+    browser = RunsBrowser(runs_root)
+    qtbot.addWidget(browser)
+    _listed(qtbot, browser)
+    row = _rows(browser)[headless_run.name]
+    assert row.text(STATUS) == "finished" and row.text(EPOCHS) == "1/1"
+    browser.select(headless_run)
+    shown = browser.details.text()
+    assert "Finished" in shown and "Epochs 1 of 1" in shown
+    assert "D loss" in shown and "G loss" in shown  # the last losses, labelled
+
+
+def test_an_interrupted_run_shows_the_epochs_it_completed(
+    qtbot, headless_run: Path, runs_root: Path
+) -> None:
+    # a writer killed after epoch 1 of 5: config still says "running", no lock is held, and
+    # the epoch's metrics record never reached the disk (its weights did)
+    doc = json.loads((headless_run / "config.json").read_text())
+    doc["status"], doc["config"]["epochs"] = "running", 5
+    (headless_run / "config.json").write_text(json.dumps(doc))
+    metrics = headless_run / "metrics.jsonl"
+    lines = metrics.read_text().splitlines()
+    metrics.write_text("\n".join(x for x in lines if '"kind": "epoch"' not in x) + "\n")
+    browser = RunsBrowser(runs_root)
+    qtbot.addWidget(browser)
+    _listed(qtbot, browser)
+    row = _rows(browser)[headless_run.name]
+    assert row.text(EPOCHS) == "1/5" and row.text(STATUS) == "interrupted"
+    browser.select(headless_run)
+    assert "Interrupted" in browser.details.text() and "resume" in browser.details.text()
+    assert browser.resume_button.isEnabled()
+
+
+def test_training_row_keeps_up_and_other_runs_can_be_viewed(
+    qtbot, window: MainWindow, headless_run: Path
+) -> None:
+    runs = window.runs
+    assert window.start_training(tiny_config(epochs=5, eval_samples=0))
+    qtbot.waitUntil(lambda: bool(window.samples.epochs()), timeout=TRAIN_TIMEOUT_MS)
+    window.toggle_pause()  # hold it mid-run while the row is checked
+    qtbot.waitUntil(lambda: not runs.listing and bool(runs.running_paths()), timeout=60_000)
+    with qtbot.waitSignal(runs.rows_updated, timeout=60_000):
+        runs.refresh_running()  # what the periodic re-read does
+    training = runs.running_paths()[0]
+    row = _rows(runs)[training.name]
+    done = int(row.text(EPOCHS).split("/")[0])
+    assert done >= 1 and row.text(EPOCHS).endswith("/5") and row.text(STATUS) == "training"
+    # another run: Open gives way to viewing it, with a sentence that says why
+    runs.select(headless_run)
+    assert not runs.open_button.isEnabled()
+    assert runs.busy_note.isVisibleTo(runs) and "Explore" in runs.busy_note.text()
+    assert runs.view_buttons["explore"].isEnabled()
+    with qtbot.waitSignal(runs.view_requested) as viewed:
+        runs.view_buttons["explore"].click()
+    assert viewed.args == ["explore", headless_run]
+    panel = window.show_panel(*viewed.args)  # what the window does with the request
+    qtbot.waitUntil(lambda: panel.model_info() is not None, timeout=60_000)
+    assert window.is_training() and window.current_run == training
+    with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS):
+        window.stop_training()
