@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.error import URLError
 
 import numpy as np
 import torch
@@ -176,9 +177,11 @@ def _torchvision(key: str, size: int, root: Path) -> ImageData:
             ds = cls(str(root), train=True, download=True)
         except Exception as exc:  # any network / disk failure ends in the same advice
             folder = root / cls_name / ("raw" if key != "cifar10" else "")
+            log.warning("Downloading %s failed: %s", cls_name, exc)  # the mirrors' details
             raise DataError(
-                f"{cls_name} is not in {folder} and could not be downloaded ({_short(exc)}); "
-                f"connect to the internet once, or put the {cls_name} training files there."
+                f"{cls_name} is not in {folder} and could not be downloaded "
+                f"({_download_reason(exc)}); use the bundled digits, or put the {cls_name} "
+                "training files there."
             ) from None
     data = ds.data
     images = torch.as_tensor(np.asarray(data))
@@ -188,14 +191,19 @@ def _torchvision(key: str, size: int, root: Path) -> ImageData:
                      images=_resize_u8(images, size))
 
 
-def _short(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return text[:120]
+def _download_reason(exc: BaseException) -> str:
+    """Why a download failed, in words: a disk problem names itself; torchvision's network
+    errors ("Error downloading x.gz:" with the mirrors' replies below) mean no connection."""
+    if isinstance(exc, OSError) and not isinstance(exc, URLError) and exc.strerror:
+        return exc.strerror.lower()
+    return "no internet connection?"
 
 
 def _folder(root: Path, size: int, channels: int, limit: int,
             progress: Callable[[int, int], None] | None) -> ImageData:
     if not root.exists():
+        if len(root.parts) > 1:  # a path: say so, no list of names it was never meant as
+            raise DataError(f"The image folder {root} does not exist.")
         raise DataError(f"The data set {root} does not exist (expected a built-in name: "
                         f"{', '.join(BUILTIN)}, or a folder of images).")
     if not root.is_dir():

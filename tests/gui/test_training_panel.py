@@ -102,3 +102,43 @@ def test_preview_of_a_folder_without_images(qtbot, panel: TrainingPanel,
     panel.set_dataset(tmp_path)
     qtbot.waitUntil(lambda: "Scanning" not in panel.preview_label.text(), timeout=30_000)
     assert "No usable images" in panel.preview_label.text()
+
+
+# --- issue 13 item 21: the data preview for the built-in sets too ---------------------------
+
+
+def _loaded(qtbot, panel: TrainingPanel) -> None:
+    qtbot.waitUntil(lambda: not panel.preview_label.text().startswith(("Loading", "Scanning")),
+                    timeout=60_000)
+
+
+def _thumbs(panel: TrainingPanel) -> list:
+    return [t.pixmap().toImage() for t in panel.preview_images
+            if t.isVisibleTo(panel) and t.pixmap() and not t.pixmap().isNull()]
+
+
+def test_bundled_sets_are_previewed_once_pytorch_is_ready(qtbot, panel: TrainingPanel) -> None:
+    assert panel.dataset_value() == "digits" and not panel.preview_box.isVisibleTo(panel)
+    panel.set_ready(True)  # PyTorch loaded: the chosen set's preview starts
+    _loaded(qtbot, panel)
+    assert "as the model will see them" in panel.preview_label.text()
+    assert "resized to 32x32" in panel.preview_label.text()
+    digits = _thumbs(panel)
+    assert len(digits) == 8 and digits[0].width() == 32 and digits[0].isGrayscale()
+    panel.set_dataset("shapes")
+    _loaded(qtbot, panel)
+    shapes = _thumbs(panel)
+    assert len(shapes) == 8 and not shapes[0].isGrayscale()  # coloured, as trained
+    assert panel.start_button.isEnabled()
+
+
+def test_torchvision_sets_are_previewed_only_when_downloaded(
+    qtbot, panel: TrainingPanel, studio_home: Path
+) -> None:
+    panel.set_ready(True)
+    _loaded(qtbot, panel)
+    panel.set_dataset("mnist")  # nothing downloaded in the isolated home: no download now
+    _loaded(qtbot, panel)
+    assert "MNIST is not downloaded yet" in panel.preview_label.text()
+    assert not _thumbs(panel) and panel.start_button.isEnabled()
+    assert not any((studio_home / "data").rglob("*.gz"))

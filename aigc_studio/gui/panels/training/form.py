@@ -28,7 +28,13 @@ from PySide6.QtWidgets import (
 )
 
 from aigc_studio import families
-from aigc_studio.core.folder_preview import FolderPreview, preview_folder
+from aigc_studio.core.folder_preview import (
+    FolderPreview,
+    empty_text,
+    folder_problem,
+    preview_builtin,
+    preview_folder,
+)
 from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.engine.tensorboard import INSTALL as TENSORBOARD_INSTALL
 from aigc_studio.engine.tensorboard import available as tensorboard_available
@@ -107,6 +113,10 @@ class TrainingPanel(QWidget):
         self._preview = TaskRunner(self)
         self._preview.finished.connect(self._on_preview_done)
         self._preview_folder: Path | None = None
+        self._builtin_preview_due = False  # a built-in set's preview waits for PyTorch
+        self._preview_on_ready = True  # the first ready shows the chosen set's preview
+        self._ready = False  # PyTorch has loaded: Start may be enabled
+        self._data_problem = ""  # why the chosen data cannot train (Start stays off)
         self._last_index = 0
         self.training = False
         self.external = False  # the run trains in separate processes (no pause, no live LR)
@@ -361,6 +371,9 @@ class TrainingPanel(QWidget):
         dataset = self.dataset_value()
         if not dataset:
             raise ConfigError("Choose a data set or an image folder first.")
+        problem = folder_problem(Path(dataset)) if self._is_folder(dataset) else ""
+        if problem:  # deleted since it was picked: the window's sentence, not the CLI's
+            raise ConfigError(problem)
         # a field the form lacks keeps the model's own default (what the CLI would train)
         cfg = TrainConfig.defaults_for(self.model.currentData())
         values = {
@@ -525,9 +538,27 @@ class TrainingPanel(QWidget):
         self._select(self.device, wanted)
 
     def set_ready(self, ready: bool, text: str = "Start training") -> None:
-        """Enable Start once PyTorch has loaded."""
+        """Enable Start once PyTorch has loaded (and start a built-in set's preview, which
+        needs PyTorch)."""
+        self._ready = ready
         self.start_button.setText(text)
-        self.start_button.setEnabled(ready and not self.training)
+        self._update_start()
+        if not ready:
+            return
+        due = self._builtin_preview_due or self._preview_on_ready
+        self._preview_on_ready = False
+        dataset = self.dataset_value()
+        if due and dataset and not self.training:
+            self.start_preview(dataset)
+
+    def _update_start(self) -> None:
+        """Start is on when PyTorch has loaded, nothing trains and the data can be used."""
+        self.start_button.setEnabled(self._ready and not self.training
+                                     and not self._data_problem)
+        if self._data_problem and not self.training:
+            self.start_button.setToolTip(self._data_problem)
+        else:
+            self._on_processes_changed()
 
     def set_training(self, training: bool, *, paused: bool = False, stopping: bool = False
                      ) -> None:
@@ -545,7 +576,7 @@ class TrainingPanel(QWidget):
         self.options.set_enabled(not training)
         self.tensorboard.setEnabled(not training and tensorboard_available())
         self.precision.setEnabled(not training and self.fast.isChecked())
-        self.start_button.setEnabled(not training)
+        self._update_start()
         self.start_button.setText("Training…" if training else "Start training")
         single = not self.external
         self.pause_button.setEnabled(training and not stopping and single)
@@ -730,7 +761,12 @@ class TrainingPanel(QWidget):
                 self.dataset.setCurrentIndex(self._last_index)
             return
         self._last_index = index
-        self.preview_box.setVisible(False)
+        self.set_dataset(self.dataset.itemData(index))
+
+    @staticmethod
+    def _is_folder(dataset: str) -> bool:
+        """An image folder's path, not a built-in set's name."""
+        return dataset not in {v for _, v in DATASETS}
 
     def set_dataset(self, dataset: str | Path, *, preview: bool = True) -> None:
         """Select a built-in data set by name, or an image folder by path."""
@@ -744,31 +780,48 @@ class TrainingPanel(QWidget):
             index = folder_index
         self.dataset.setCurrentIndex(index)
         self._last_index = index
-        is_folder = value not in {v for _, v in DATASETS}
-        if is_folder:
+        self._set_data_problem("")  # a new choice is judged afresh
+        if self._is_folder(value):
             self.folder_chosen.emit(Path(value))
-            if preview:
-                self.start_preview(Path(value))
-            else:
-                self.preview_box.setVisible(False)
+        if preview:
+            self.start_preview(value)
         else:
+            self.cancel_preview()
             self.preview_box.setVisible(False)
 
-    def start_preview(self, folder: Path) -> None:
-        """Scan the folder in the background and show a few prepared images."""
+    def start_preview(self, dataset: str | Path) -> None:
+        """Show a few images as the model will see them, read in the background: a folder is
+        scanned (usable / skipped); a built-in set is loaded once PyTorch is (a torchvision
+        set only when already downloaded)."""
         self.cancel_preview()
+        value = str(dataset)
+        folder = self._is_folder(value)
+        if not folder and not self._ready:
+            self._builtin_preview_due = True
+            return
+        self._builtin_preview_due = False
         self.preview_box.setVisible(True)
-        for thumb in self.preview_images:
-            thumb.clear()
-        self.preview_label.setText(f"Scanning {folder.name}…")
-        self._preview_folder = Path(folder)
-        self._preview.start(preview_folder, Path(folder), int(self.image_size.currentData()),
-                            None)
+        self._show_thumbs([])
+        self.preview_label.setToolTip("")
+        size = int(self.image_size.currentData())
+        self._preview_folder = Path(value)
+        if folder:
+            self.preview_label.setText(f"Scanning {Path(value).name}…")
+            self._preview.start(preview_folder, Path(value), size, None)
+        else:
+            self.preview_label.setText(f"Loading a few {self.dataset.currentText()} images…")
+            self._preview.start(preview_builtin, value, size)
+
+    def _set_data_problem(self, text: str) -> None:
+        """Remember why the chosen data cannot train ("" clears it) and gate Start on it."""
+        self._data_problem = text
+        self._update_start()
 
     def cancel_preview(self) -> None:
         """Stop a running folder scan (checked between images)."""
         self._preview.cancel(report=False)
         self._preview_folder = None
+        self._builtin_preview_due = False
 
     def wait_for_preview(self) -> None:
         """Cancel and join the folder scan (shutdown)."""
@@ -782,25 +835,41 @@ class TrainingPanel(QWidget):
             self._on_preview_failed(self._preview_folder or Path("."), outcome.error)
             return
         preview: FolderPreview = outcome.value
+        if preview.message:  # a built-in set: its images and one line, no counts
+            self._show_thumbs(preview.arrays)
+            self.preview_label.setText(preview.message)
+            return
         self._on_preview_ready(preview.folder, preview.arrays, preview.usable, preview.skipped,
                                preview.notes)
+
+    def _show_thumbs(self, arrays: list[Any]) -> None:
+        """The first images in the row of thumbnails, the rest cleared; no images hides the
+        row (never a blank row under a message)."""
+        for thumb, arr in zip(self.preview_images, arrays, strict=False):
+            thumb.setPixmap(to_pixmap(arr))
+        for thumb in self.preview_images[len(arrays):]:
+            thumb.clear()
+        for thumb in self.preview_images:
+            thumb.setVisible(bool(arrays))
 
     def _on_preview_ready(self, folder: Path, arrays: list[Any], usable: int,
                           skipped: int, notes: list[str]) -> None:
         if folder != (Path(self.dataset_value()) if self.dataset_value() else None):
             return
-        for thumb, arr in zip(self.preview_images, arrays, strict=False):
-            thumb.setPixmap(to_pixmap(arr))
-        for thumb in self.preview_images[len(arrays):]:
-            thumb.clear()
+        self._show_thumbs(arrays)
         self._folder_images[str(folder)] = usable
         self.update_plan_note()
         text = f"{usable} usable image{'s' if usable != 1 else ''}"
         text += f", {skipped} skipped" if skipped else ", none skipped"
-        if usable == 0:
-            text = f"No usable images in {folder.name} ({skipped} skipped)."
+        if usable == 0:  # nothing to train on: say so where the thumbnails would be
+            text = empty_text(folder, skipped)
+            self._set_data_problem(text)
         self.preview_label.setText(text)
         self.preview_label.setToolTip("\n".join(notes[:20]))
 
     def _on_preview_failed(self, folder: Path, message: str) -> None:
+        """A folder that cannot be read (deleted, not a folder): its sentence, Start off."""
+        self._show_thumbs([])
         self.preview_label.setText(message)
+        if self._is_folder(str(folder)):
+            self._set_data_problem(message)
