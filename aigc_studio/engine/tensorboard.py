@@ -13,7 +13,7 @@ import contextlib
 import importlib.util
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -92,21 +92,38 @@ def export_tensorboard(run_dir: str | Path, out_dir: str | Path) -> Path:
 
     Reads the run only; a folder that cannot be written (or fills up) is one sentence.
     """
+    steps = iter_export_tensorboard(run_dir, out_dir)
+    while True:
+        try:
+            next(steps)
+        except StopIteration as done:
+            return done.value
+
+
+def iter_export_tensorboard(run_dir: str | Path, out_dir: str | Path
+                            ) -> Generator[tuple[int, int], None, Path]:
+    """:func:`export_tensorboard` as steps: yields ``(done, total)`` (records and grids
+    written) so a window can show progress and stop between steps; returns ``out_dir``."""
     summary_writer = writer_class()
     run_dir = Path(run_dir).expanduser()
     run = run_metrics(run_dir)  # RunError (one sentence) for a folder that is not a run
     records = runs.read_metrics(run_dir)
-    grids = [(epoch, grid) for epoch, grid in map(_read_grid, runs.sample_paths(run_dir))
-             if grid is not None]
+    paths = runs.sample_paths(run_dir)
+    total = len(records) + len(paths) + 1
     out = Path(out_dir).expanduser()
     try:
         out.mkdir(parents=True, exist_ok=True)
         writer = summary_writer(log_dir=str(out), flush_secs=3600)
         try:
-            for record in records:
+            for done, record in enumerate(records, start=1):
                 write_record(writer, record)
-            for epoch, grid in grids:
-                write_grid(writer, epoch, grid)
+                if done % 500 == 0:
+                    yield done, total
+            for done, path in enumerate(paths, start=len(records) + 1):
+                epoch, grid = _read_grid(path)
+                if grid is not None:
+                    write_grid(writer, epoch, grid)
+                yield done, total
             write_hparams(writer, run.config, run.last)
             writer.flush()
         finally:
@@ -114,6 +131,7 @@ def export_tensorboard(run_dir: str | Path, out_dir: str | Path) -> Path:
     except OSError as exc:
         raise AigcError(f"Cannot write TensorBoard files to {out} "
                         f"({exc.strerror or exc}); the run is untouched.") from None
+    yield total, total
     return out
 
 

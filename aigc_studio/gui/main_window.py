@@ -47,6 +47,7 @@ from aigc_studio.gui.training_session import TrainingSession, TrainingWorker
 from aigc_studio.gui.widgets.banner import Banner
 from aigc_studio.gui.widgets.dialogs import LearnHelpDialog, about_html
 from aigc_studio.gui.widgets.plots import TrainingPlots, lr_change_text
+from aigc_studio.gui.widgets.progress import LongTask
 from aigc_studio.gui.widgets.sample_view import SampleView
 from aigc_studio.gui.window import drops
 from aigc_studio.gui.window.external import STOPPED, ExternalRun
@@ -293,6 +294,8 @@ class MainWindow(QMainWindow):
         self.act_save.setToolTip("Save what the tab in front shows (Ctrl+S).")
         self.act_gif = self._action(file_menu, "&Export training progress as GIF…",
                                     self.samples.export_gif_dialog)
+        self.act_tensorboard = self._action(file_menu, "Export run for &TensorBoard…",
+                                            self._export_tensorboard_dialog)
         file_menu.aboutToShow.connect(self.update_actions)
         self.samples.grids_changed.connect(self.update_actions)
         self.update_actions()
@@ -663,7 +666,8 @@ class MainWindow(QMainWindow):
             self._help.update_values(self.plots.last_values())
 
     def _on_epoch(self, result: EpochResult) -> None:
-        self.samples.add_grid(result.epoch, result.grid)
+        # the run's file when there is one: saving it keeps its provenance
+        self.samples.add_grid(result.epoch, result.sample_path or result.grid)
         self.plots.add_epoch_metrics(result.epoch, dict(result.scores))
         self._refresh_visible_panel()
         epochs = self.run_info.epochs if self.run_info else result.epoch
@@ -1080,9 +1084,42 @@ class MainWindow(QMainWindow):
             return
         dialog()
 
+    def export_tensorboard(self, out_dir: Path) -> LongTask:
+        """Write the open run's metrics, grids and settings as TensorBoard event files in the
+        background, with progress and Cancel; returns the task (``finished`` says how)."""
+        from aigc_studio.engine.tensorboard import iter_export_tensorboard
+
+        run_dir = self.current_run
+        task = LongTask(self, "Export for TensorBoard",
+                        f"Writing {run_dir.name if run_dir else 'the run'} as event files…")
+
+        def done(outcome: Outcome) -> None:
+            if outcome.cancelled:
+                self.show_message(f"TensorBoard export cancelled; {out_dir} may hold part of "
+                                  "it.", "info")
+            elif outcome.error is not None:
+                self.show_message(outcome.error, "error")
+            else:
+                self.show_message(f"Wrote TensorBoard files to {out_dir} (open them with: "
+                                  f"tensorboard --logdir {out_dir}).", "info")
+            task.deleteLater()
+
+        task.finished.connect(done)
+        if run_dir is None:
+            self.show_message("Open a run first: File > Open run…", "info")
+        else:
+            task.start(iter_export_tensorboard, run_dir, out_dir)
+        return task
+
+    def _export_tensorboard_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Write TensorBoard files into a folder")
+        if folder:
+            self.export_tensorboard(Path(folder))
+
     def update_actions(self) -> None:
         """Menu entries that need something to act on are enabled only when it is there."""
         has_grids = bool(self.samples.epochs())
+        self.act_tensorboard.setEnabled(self.current_run is not None)
         self.act_gif.setEnabled(len(self.samples.epochs()) > 1)
         on_training = self.workspace.currentIndex() == 0
         self.act_save.setEnabled(has_grids or not on_training)

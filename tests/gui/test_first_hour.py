@@ -145,3 +145,23 @@ def test_ctrl_s_on_the_explorer_saves_what_it_shows(qtbot, window: MainWindow,
     window.act_save.trigger()
     assert target.exists() and read_provenance(target).kind
     assert not (tmp_path / "grid.png").exists()  # not the training tab's grid
+
+
+def test_tensorboard_export_runs_in_the_background(qtbot, window: MainWindow,
+                                                   tiny_runs: dict[str, Path],
+                                                   tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    assert window.open_run(tiny_runs["gan"], follow=False)
+    window.update_actions()
+    assert window.act_tensorboard.isEnabled()
+    out = tmp_path / "tb"
+    task = window.export_tensorboard(out)
+    with qtbot.waitSignal(task.finished, timeout=TRAIN_TIMEOUT_MS) as done:
+        pass
+    assert done.args[0].ok
+    events = EventAccumulator(str(out))
+    events.Reload()
+    assert "step/loss_d" in events.Tags()["scalars"]
+    assert "Wrote TensorBoard files" in window.banner.text()

@@ -62,9 +62,44 @@ def test_save_png_and_export_gif(qtbot, tmp_path: Path) -> None:
     assert "epoch 2" in blocker.args[0]
     saved = np.asarray(Image.open(tmp_path / "grid.png").convert("RGB"))
     assert saved.shape == (34, 34, 3) and saved[0, 0, 0] == 100
-    assert view.export_gif(tmp_path / "progress.gif")
+    with qtbot.waitSignal(view.gif_finished, timeout=30_000) as done:
+        view.export_gif(tmp_path / "progress.gif")  # in the background
+    assert done.args[0].ok
     gif = Image.open(tmp_path / "progress.gif")
     assert gif.n_frames == 3
+
+
+def test_run_grids_keep_their_provenance_in_png_and_gif(qtbot, tmp_path: Path) -> None:
+    from aigc_studio.core.grid import save_png
+    from aigc_studio.core.provenance import Provenance, read_provenance
+
+    paths = []
+    for epoch in (1, 2):
+        path = tmp_path / f"epoch_{epoch:04d}.png"
+        save_png(grid(epoch * 60), path, Provenance(kind="epoch-grid", model="dcgan",
+                                                    run_folder="r1", epoch=epoch, seeds=(0,)))
+        paths.append(path)
+    view = SampleView()
+    qtbot.addWidget(view)
+    view.set_paths(paths)
+    assert view.save_png(tmp_path / "copy.png")
+    assert read_provenance(tmp_path / "copy.png").epoch == 2
+    with qtbot.waitSignal(view.gif_finished, timeout=30_000):
+        view.export_gif(tmp_path / "progress.gif")
+    stamp = read_provenance(tmp_path / "progress.gif")
+    assert stamp.kind == "training-progress" and stamp.run_folder == "r1"
+
+
+def test_gif_export_can_be_cancelled(qtbot, tmp_path: Path) -> None:
+    view = SampleView()
+    qtbot.addWidget(view)
+    for epoch in range(1, 400):
+        view.add_grid(epoch, grid(epoch % 250, size=300))
+    with qtbot.waitSignal(view.gif_finished, timeout=60_000) as done:
+        view.export_gif(tmp_path / "big.gif")
+        view._gif_task.cancel()
+    assert done.args[0].cancelled
+    assert not (tmp_path / "big.gif").exists()
 
 
 def test_grids_from_run_files(qtbot, tmp_path: Path) -> None:

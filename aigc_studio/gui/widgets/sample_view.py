@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,9 @@ from PySide6.QtWidgets import (
 )
 
 from aigc_studio import families
+from aigc_studio.core.atomic import atomic_write_bytes, atomic_write_with
+from aigc_studio.gui.threading import Outcome
+from aigc_studio.gui.widgets.progress import LongTask
 from aigc_studio.gui.widgets.qimage import load_qimage
 
 _EPOCH_RE = re.compile(r"epoch_(\d+)\.png$", re.IGNORECASE)
@@ -34,26 +39,43 @@ def epoch_of(path: Path) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def save_gif(frames: list[QImage], path: Path, *, ms_per_frame: int = 400) -> None:
-    """Write frames as a looping animated GIF (Pillow; the last frame is held longer)."""
+def gif_steps(entries: list[tuple[int, np.ndarray | Path]], path: Path, *,
+              ms_per_frame: int = 400) -> Iterator[tuple[int, int]]:
+    """Write every epoch's grid as a looping GIF (the last frame held longer), yielding
+    ``(frames read, total)``; the GIF carries the run's provenance when the grids are its
+    files. Runs off the GUI thread (Pillow only), stoppable between frames."""
     from PIL import Image
 
-    pil_frames = []
-    for frame in frames:
-        rgb = frame.convertToFormat(QImage.Format.Format_RGB888)
-        width, height = rgb.width(), rgb.height()
-        ptr = rgb.constBits()
-        arr = np.frombuffer(ptr, dtype=np.uint8, count=rgb.sizeInBytes())
-        arr = arr.reshape(height, rgb.bytesPerLine())[:, : width * 3].reshape(height, width, 3)
-        pil_frames.append(Image.fromarray(arr.copy(), "RGB"))
-    if not pil_frames:
+    from aigc_studio.core.provenance import ProvenanceError, gif_comment, read_provenance
+
+    frames = []
+    for done, (_, grid) in enumerate(entries, start=1):
+        if isinstance(grid, Path):
+            with Image.open(grid) as image:
+                frames.append(image.convert("RGB"))
+        else:
+            frames.append(Image.fromarray(np.ascontiguousarray(grid[..., :3]), "RGB"))
+        yield done, len(entries) + 1
+    if not frames:
         raise ValueError("there are no sample grids to export yet")
-    durations = [ms_per_frame] * len(pil_frames)
+    extra: dict[str, bytes] = {}
+    last = entries[-1][1]
+    if isinstance(last, Path):
+        try:
+            stamp = read_provenance(last)
+            extra["comment"] = gif_comment(dataclasses.replace(
+                stamp, kind="training-progress", epoch=entries[-1][0]))
+        except ProvenanceError:
+            pass  # an unstamped grid (an old run): the GIF says nothing rather than guess
+    durations = [ms_per_frame] * len(frames)
     durations[-1] = max(ms_per_frame * 4, 1500)
-    pil_frames[0].save(
-        path, save_all=True, append_images=pil_frames[1:], duration=durations, loop=0,
-        optimize=False,
-    )
+
+    def write(handle: object) -> None:
+        frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=durations, loop=0, optimize=False, **extra)
+
+    atomic_write_with(path, write)  # type: ignore[arg-type]
+    yield len(entries) + 1, len(entries) + 1
 
 
 class SampleView(QWidget):
@@ -61,6 +83,7 @@ class SampleView(QWidget):
 
     epoch_shown = Signal(int)
     grids_changed = Signal()  # grids added or removed (what can be saved changed)
+    gif_finished = Signal(object)  # Outcome of a training-progress GIF export
     message = Signal(str)  # a one-sentence status for the window (saved file, error)
 
     def __init__(self, parent: QWidget | None = None) -> None:
@@ -69,6 +92,10 @@ class SampleView(QWidget):
         self._cache: dict[int, QImage] = {}
         self._follow = True
         self._zoom = 0.0
+        self._gif_path = Path()
+        self._gif_task = LongTask(self, "Export training progress as GIF",
+                                  "Reading every epoch's grid…")
+        self._gif_task.finished.connect(self._on_gif_done)
 
         self.title = QLabel("Samples")
         self.title.setObjectName("panelTitle")
@@ -277,28 +304,42 @@ class SampleView(QWidget):
 
     # --- saving ----------------------------------------------------------------------------
     def save_png(self, path: Path) -> bool:
-        """Save the grid on screen at its native size; True on success."""
+        """Save the grid on screen at its native size; True on success. A grid that is a
+        run's file is copied byte for byte, so its provenance chunk comes along."""
         image = self.current_image()
         if image is None or image.isNull():
             self.message.emit("There is no sample grid to save yet.")
             return False
-        if not image.save(str(path), "PNG"):
-            self.message.emit(f"Could not write {path}.")
+        source = self._entries[self.slider.value()][1]
+        try:
+            if isinstance(source, Path):
+                atomic_write_bytes(Path(path), source.read_bytes())
+            elif not image.save(str(path), "PNG"):
+                raise OSError("the image could not be encoded")
+        except OSError as exc:
+            self.message.emit(f"Could not write {path} ({exc}).")
             return False
         self.message.emit(f"Saved the grid of epoch {self.shown_epoch()} to {path}.")
         return True
 
-    def export_gif(self, path: Path) -> bool:
-        """Save every epoch's grid as an animated GIF; True on success."""
-        frames = [self._image(i) for i in range(len(self._entries))]
-        frames = [f for f in frames if not f.isNull()]
-        try:
-            save_gif(frames, path)
-        except (OSError, ValueError) as exc:
-            self.message.emit(f"Could not export the GIF to {path}: {exc}.")
-            return False
-        self.message.emit(f"Exported {len(frames)} epochs to {path}.")
-        return True
+    def export_gif(self, path: Path) -> None:
+        """Save every epoch's grid as an animated GIF in the background (progress, Cancel);
+        ``message`` says how it ended."""
+        if len(self._entries) < 2:
+            self.message.emit("A training-progress GIF needs at least two epochs.")
+            return
+        self._gif_path = Path(path)
+        self._gif_task.start(gif_steps, list(self._entries), Path(path))
+
+    def _on_gif_done(self, outcome: Outcome) -> None:
+        path = self._gif_path
+        if outcome.cancelled:
+            self.message.emit(f"GIF export cancelled; {path} was not written.")
+        elif outcome.error is not None:
+            self.message.emit(f"Could not export the GIF to {path}: {outcome.error}")
+        else:
+            self.message.emit(f"Exported {len(self._entries)} epochs to {path}.")
+        self.gif_finished.emit(outcome)
 
     def save_dialog(self) -> None:
         """Ask for a file name and save the grid on screen."""
