@@ -204,9 +204,15 @@ class ExploreTab:
         self.render_progress = progress_bar("The sampler's steps for the image on the left.")
         self._progress_bars["render"] = self.render_progress
         side = side_column(seed_box, sampling_box, self.latent_box, self.pca_box,
-                           self.reset_button, self.save_button)
-        self.explore_page = view_page(self.view, below_view(self.render_progress,
-                                                            self.render_label), side)
+                           self.reset_button)
+        # under the view, not at the foot of the scrolling column where it was cut off
+        save_row = QWidget()
+        row = QHBoxLayout(save_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.save_button)
+        row.addWidget(self.render_label, 1)
+        self.explore_page = view_page(self.view, below_view(self.render_progress, save_row),
+                                      side)
         self.register_saver(self.explore_page, self.save_image)
         return self.explore_page
 

@@ -51,7 +51,7 @@ class _Cells(QWidget):
     picked = Signal(int)
 
     GAP = 3
-    MIN_CELL = 28  # below this a frame is unreadable: the strip scrolls instead
+    MIN_CELL = 20  # below this a frame is unreadable: the strip scrolls instead
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -133,12 +133,14 @@ class FilmStrip(QScrollArea):
         self.setWidgetResizable(True)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self._max_height = height
         self.setFixedHeight(height)
 
     def set_frames(self, frames: np.ndarray | None) -> None:
         """Show ``frames`` (N, H, W, 3) uint8 (None: empty); the current mark is kept."""
         self.cells.images = [] if frames is None else [array_to_qimage(f) for f in frames]
         self.cells.setMinimumWidth(self.cells.minimumSizeHint().width())
+        self._fit_height()
         self.cells.update()
         self.set_current(self.cells.current)
 
@@ -159,6 +161,19 @@ class FilmStrip(QScrollArea):
             self.ensureVisible(rect.center().x(), rect.center().y(), rect.width(), 0)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        """Keep the current frame in sight when the strip is resized."""
+        """Keep the current frame in sight and the strip no taller than its frames."""
         super().resizeEvent(event)
+        self._fit_height()
         self.set_current(self.cells.current)
+
+    def _fit_height(self) -> None:
+        """As tall as the frames are wide (plus the scroll bar when they scroll), so frames
+        narrowed to fit the width leave no empty band for the view above to lose."""
+        gap, n = _Cells.GAP, max(1, self.count())
+        wide = (self.width() - gap) // n - gap
+        side = max(_Cells.MIN_CELL, min(wide, self._max_height - 2 * gap))
+        scrolls = n * (_Cells.MIN_CELL + gap) + gap > self.width()
+        bar = self.horizontalScrollBar().sizeHint().height() if scrolls else 0
+        height = min(self._max_height, side + 2 * gap + bar)
+        if self.count() and height != self.height():
+            self.setFixedHeight(height)

@@ -136,7 +136,8 @@ class SeedRender:
 
 
 def render_seed(path: Path, seed: int, count: int) -> SeedRender:
-    """``count`` images from ``seed`` (image i is seed + i) through a run's latest weights.
+    """``count`` images from ``seed`` (image i is seed + i) through a run's latest weights
+    (its newest epoch's weights file; the run folder's own choice when it has none).
 
     A conditional run draws the classes in turn (image i is class i mod classes), so two
     conditional runs show the same seeds *and* classes. A run whose family cannot sample, or
@@ -148,7 +149,7 @@ def render_seed(path: Path, seed: int, count: int) -> SeedRender:
     from aigc_studio.engine.inference import decode, latent_batch, load_model, wrong_kind
 
     try:
-        model = load_model(path)
+        model = load_model(next(reversed(run_store.epoch_weights(path)), path))
         if not model.capabilities.samples:
             return SeedRender(note=wrong_kind(model, "samples", "drawing images from a seed"),
                               epoch=model.epoch)
@@ -287,6 +288,9 @@ class CompareView(QWidget):
         controls.addWidget(self.axis_combo)
 
         self.plot = pg.PlotWidget()
+        for side in ("left", "bottom"):  # 0.0004 reads as 0.0004, not "400 (x0.001)"
+            self.plot.getAxis(side).enableAutoSIPrefix(False)
+        self.plot.getPlotItem().layout.setContentsMargins(2, 2, 14, 2)  # the last tick's label
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setClipToView(True)
         self.plot.setDownsampling(auto=True, mode="peak")
@@ -447,12 +451,11 @@ class CompareView(QWidget):
         return GENERIC_COLORS[index % len(GENERIC_COLORS)]
 
     def _columns(self, *suffixes: str) -> list[tuple[str, str]]:
-        """Column titles and colours: one per run (its letter and name), or one per run and
-        suffix ("A last", "A best")."""
+        """Column titles and colours: one per run ("A": run names are long and the header
+        line names each letter), or one per run and suffix ("A last", "A best")."""
         runs = self.data.comparison.runs if self.data else []
         if not suffixes:
-            return [(f"{self.run_label(i)} · {r.name}", self.run_color(i))
-                    for i, r in enumerate(runs)]
+            return [(self.run_label(i), self.run_color(i)) for i in range(len(runs))]
         return [(f"{self.run_label(i)} {suffix}", self.run_color(i))
                 for i in range(len(runs)) for suffix in suffixes]
 
