@@ -95,10 +95,14 @@ def load_model(path: str | Path, *, device: str | torch.device = "cpu") -> Loade
         channels = int(ckpt.get("channels", config.channels or 1))
         classes = ckpt.get("classes", [])
         key = config.family.inference_key
-        try:
-            state = ckpt["models"][key]
-        except (KeyError, TypeError):
-            raise CheckpointError(f"{file.name} holds no {key} weights.") from None
+        models = ckpt.get("models")
+        found = None
+        if isinstance(models, dict):  # an older checkpoint may lack it: the family fills in
+            found = models[key] if key in models else config.family.impl.legacy_state(key,
+                                                                                      models)
+        if found is None:
+            raise CheckpointError(f"{file.name} holds no {key} weights.")
+        state = found
         epoch = int(ckpt.get("epoch", 0))
     if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes):
         raise CheckpointError(f"{file.name} records its classes in a form this app cannot "

@@ -16,7 +16,7 @@ import json
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,9 +74,16 @@ class Models:
         return {"models": {k: m.state_dict() for k, m in self.nets.items()},
                 "optimizers": {k: plain_optimizer_state(o) for k, o in self.optims.items()}}
 
-    def load(self, state: dict[str, Any]) -> None:
+    def load(self, state: dict[str, Any],
+             legacy: Callable[[str, Mapping[str, Any]], Mapping[str, Any] | None]) -> None:
+        """Restore every network and optimizer; ``legacy`` supplies a network an older
+        checkpoint lacks (the family's ``legacy_state``)."""
+        saved = state["models"]
         for key, net in self.nets.items():
-            net.load_state_dict(state["models"][key])
+            weights = saved[key] if key in saved else legacy(key, saved)
+            if weights is None:
+                raise KeyError(key)
+            net.load_state_dict(weights)
         for key, opt in self.optims.items():
             load_optimizer_state(opt, state["optimizers"][key])
 
@@ -237,7 +244,7 @@ class Trainer:
 
     def _restore(self, state: dict[str, Any]) -> None:
         try:
-            self.models.load(state)
+            self.models.load(state, self.family.impl.legacy_state)
             self.data_gen.set_state(state["rng"]["data"])
             self.ranks.restore_rng(state["rng"], self.noise_gen)  # this rank's own streams
             self.fixed = state["fixed"]

@@ -227,6 +227,11 @@ class FamilyImpl:
         """Optimizers keyed "g" (driven by lr_g) and, for a second network, "d" (lr_d)."""
         raise NotImplementedError
 
+    def legacy_state(self, key: str, saved: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """The state of network ``key`` for a checkpoint written before the family had it
+        (``saved``: the checkpoint's networks by name); None: the checkpoint is incomplete."""
+        return None
+
     def wrap_for_ddp(self, nets: Mapping[str, nn.Module],
                      optims: Mapping[str, torch.optim.Optimizer],
                      wrap: Callable[[nn.Module], nn.Module]) -> dict[str, nn.Module]:

@@ -103,3 +103,25 @@ AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
 
 
 AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
+
+
+EMA_WARMUP = 10.0  # an average's decay ramps as (1 + n) / (10 + n) up to its target
+
+
+class EmaCounter(nn.Module):
+    """How many updates a weight average has taken: a buffer, so a checkpoint keeps it and a
+    resumed run continues the same warm-up."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("updates", torch.zeros((), dtype=torch.float32))
+
+
+@torch.no_grad()
+def ema_update(ema_params: list[torch.Tensor], params: list[torch.Tensor],
+               updates: torch.Tensor, decay: torch.Tensor) -> None:
+    """ema <- lerp(ema, params, 1 - d), d = min(decay, (1+n)/(10+n)): device work only (a
+    CUDA graph captures it), shared by every family that samples from an average."""
+    updates.add_(1)
+    d = torch.minimum(decay, (1 + updates) / (EMA_WARMUP + updates))
+    torch._foreach_lerp_(ema_params, params, 1 - d)

@@ -14,6 +14,7 @@ from test_trainer import Recorder, _assert_same_training, _final_state
 from torch import nn
 
 from aigc_studio.core.datasets import load_dataset
+from aigc_studio.engine import runs
 from aigc_studio.engine.callbacks import TrainingControl
 from aigc_studio.engine.config import ConfigError, TrainConfig
 from aigc_studio.engine.export import export_model, onnx_max_difference
@@ -257,3 +258,25 @@ def test_discriminator_keeps_old_layer_names() -> None:
     """Unconditional networks keep the first release's state-dict keys (old runs load)."""
     keys = set(Discriminator(1, 32, 8).state_dict())
     assert all(k.startswith("net.") for k in keys)
+
+
+def test_an_average_of_g_samples(tiny: Tiny, tmp_path: Path) -> None:
+    """G_ema follows G with a warm-up; the epoch's weights and grid are the average's, and a
+    checkpoint from before G_ema loads with the average starting as G."""
+    import torch
+
+    from aigc_studio.engine.checkpoint import load_weights
+
+    trainer = Trainer(tiny(limit=128, epochs=1), runs_root=tmp_path)
+    end = trainer.fit()
+    nets = trainer.models.nets
+    g, ema = nets["generator"].state_dict(), nets["generator_ema"].state_dict()
+    assert nets["ema_steps"].updates.item() == end.step
+    assert any(not torch.equal(g[k], ema[k]) for k in g if g[k].is_floating_point())
+    weights, meta = load_weights(runs.epoch_weights_path(end.run_dir, 1))
+    assert meta["kind"] == "generator_ema"
+    assert all(torch.equal(weights[k], ema[k]) for k in ema)
+    impl = trainer.family.impl
+    old = {"generator": g, "discriminator": nets["discriminator"].state_dict()}
+    assert impl.legacy_state("generator_ema", old) is g
+    assert impl.legacy_state("ema_steps", old)["updates"].item() == 0

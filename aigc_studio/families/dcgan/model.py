@@ -10,6 +10,7 @@ backward are unrolled into the same device program.
 from __future__ import annotations
 
 import contextlib
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -23,16 +24,19 @@ from aigc_studio.families.dcgan import FAMILY, LOSSES
 from aigc_studio.families.dcgan.networks import Discriminator, Generator, Norm
 from aigc_studio.families.step import (
     AdamFactory,
+    EmaCounter,
     HealthContext,
     StepAcceleration,
     StepContext,
     TrainStep,
+    ema_update,
 )
 
 GRID_SAMPLES = 64  # fixed noise vectors: an 8x8 grid
 GRID_COLUMNS = 8  # a conditional grid: one row per class, this many noise vectors across
 COLLAPSE_AFTER_EPOCHS = 3  # a young generator is still nearly constant: judge no earlier
 GP_WEIGHT = 10.0  # λ of the gradient penalty (Gulrajani et al. 2017)
+EMA_HALF_LIFE_IMAGES = 10_000  # G_ema forgets half of a weight in 10k images (StyleGAN2's)
 
 
 class GanLoss:
@@ -151,9 +155,17 @@ class GanStep(TrainStep):
     def __init__(self, g: nn.Module, d: nn.Module, opt_g: torch.optim.Optimizer,
                  opt_d: torch.optim.Optimizer, batch_size: int, latent_dim: int,
                  noise_gen: torch.Generator, accel: StepAcceleration, *, loss: str = "bce",
-                 n_critic: int = 1, conditional: bool = False) -> None:
+                 n_critic: int = 1, conditional: bool = False,
+                 ema: tuple[nn.Module, EmaCounter] | None = None) -> None:
         super().__init__(accel)
         self.g, self.d, self.opt_g, self.opt_d = g, d, opt_g, opt_d
+        self.ema = None
+        if ema is not None:  # G_ema: what samples (its BatchNorm statistics follow G's)
+            net, counter = ema
+            decay = 0.5 ** (batch_size / EMA_HALF_LIFE_IMAGES)
+            self.ema = (list(net.parameters()), list(g.parameters()), list(net.buffers()),
+                        list(g.buffers()), counter.updates,
+                        torch.tensor(decay, dtype=torch.float32, device=accel.device))
         self.noise_gen = noise_gen
         self.z_shape = (batch_size, latent_dim, 1, 1)
         self.loss = make_loss(loss, batch_size, accel.device)
@@ -196,6 +208,11 @@ class GanStep(TrainStep):
         finally:
             d.requires_grad_(True)
         self.end_step()
+        if self.ema is not None:
+            ema_params, params, ema_buffers, buffers, updates, decay = self.ema
+            ema_update(ema_params, params, updates, decay)
+            with torch.no_grad():
+                torch._foreach_copy_(ema_buffers, buffers)
         with torch.no_grad():
             mean_d = totals[0] if reuse else torch.stack(totals).mean(0)
             return torch.stack([mean_d[0], loss_g.detach(), mean_d[1], mean_d[2]])
@@ -209,9 +226,22 @@ class DcganImpl(FamilyImpl):
                        ) -> dict[str, nn.Module]:
         size, width = config.image_size, config.width
         loss = loss_class(config.option("loss"))
-        return {"generator": Generator(config.latent_dim, channels, size, width, num_classes),
+        g = Generator(config.latent_dim, channels, size, width, num_classes)
+        return {"generator": g,
                 "discriminator": Discriminator(channels, size, width, num_classes,
-                                               norm=loss.norm, spectral=loss.spectral)}
+                                               norm=loss.norm, spectral=loss.spectral),
+                # an exponential moving average of G's weights samples: it smooths the
+                # epoch-to-epoch swings of the game (Karras et al. 2018, 2020)
+                "generator_ema": copy.deepcopy(g).requires_grad_(False),
+                "ema_steps": EmaCounter()}
+
+    def legacy_state(self, key: str, saved: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """A run from before G_ema: the average starts as G, its warm-up from the start."""
+        if key == "generator_ema":
+            return saved.get("generator")
+        if key == "ema_steps":
+            return EmaCounter().state_dict()
+        return None
 
     def build_optimizers(self, nets: Mapping[str, nn.Module], config: Any,
                          adam: AdamFactory) -> dict[str, torch.optim.Optimizer]:
@@ -223,10 +253,12 @@ class DcganImpl(FamilyImpl):
         g, cfg = nets["generator"], ctx.config
         loss = cfg.option("loss")
         plain_g = getattr(g, "module", g)  # the network itself, also when wrapped (DDP)
+        ema = nets["generator_ema"], nets["ema_steps"]
+        assert isinstance(ema[1], EmaCounter)
         return GanStep(g, nets["discriminator"], optims["g"], optims["d"], ctx.batch_size,
                        cfg.latent_dim, ctx.noise_gen, ctx.accel, loss=loss,
                        n_critic=cfg.option("n_critic") if loss == "wgan-gp" else 1,
-                       conditional=plain_g.num_classes > 0)
+                       conditional=plain_g.num_classes > 0, ema=(ema[0], ema[1]))
 
     def fixed_inputs(self, config: Any, real_images: Callable[[int], torch.Tensor]
                      ) -> torch.Tensor:
@@ -246,7 +278,7 @@ class DcganImpl(FamilyImpl):
 
     def epoch_grid(self, nets: Mapping[str, nn.Module], fixed: torch.Tensor,
                    device: torch.device) -> np.ndarray:
-        g = nets["generator"]
+        g = nets[FAMILY.inference_key]
         g.eval()
         try:
             with torch.no_grad():

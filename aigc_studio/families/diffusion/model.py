@@ -30,12 +30,11 @@ from aigc_studio.families.diffusion.networks import (
     schedule_config,
 )
 from aigc_studio.families.diffusion.sampling import Cancel, OnStep, denoise, trajectory_points
-from aigc_studio.families.step import AdamFactory, StepContext, TrainStep
+from aigc_studio.families.step import AdamFactory, StepContext, TrainStep, ema_update
 
 GRID_COLS = 8  # samples per grid row; one row per class (at most MAX_ROWS) when conditional
 MAX_ROWS = 10
 STRIP_POINTS = 8  # the denoising strip under the epoch grid: 8 states from noise to image
-EMA_WARMUP = 10.0  # decay ramps as (1 + n) / (10 + n) up to the run's ema_decay
 
 
 class DiffusionStep(TrainStep):
@@ -80,13 +79,8 @@ class DiffusionStep(TrainStep):
         self._update_ema()
         return loss.detach()[None]
 
-    @torch.no_grad()
     def _update_ema(self) -> None:
-        """ema ← lerp(ema, net, 1 − d), d = min(decay, (1+n)/(10+n)): device work only."""
-        n = self.ema.updates
-        n.add_(1)
-        decay = torch.minimum(self.ema_decay, (1 + n) / (EMA_WARMUP + n))
-        torch._foreach_lerp_(self.ema_params, self.net_params, 1 - decay)
+        ema_update(self.ema_params, self.net_params, self.ema.updates, self.ema_decay)
 
 
 def unwrapped(net: nn.Module) -> DiffusionNet:
