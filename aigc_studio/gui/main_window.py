@@ -107,6 +107,9 @@ class MainWindow(QMainWindow):
         self._failure = ""  # the last run's one-sentence failure (kept for the header)
         self._offer_text = ""  # the header's offer of the newest run, while it shows
         self._warming = False  # a run has started and no step has been reported yet
+        # workspace panels showing a model the user chose (a dropped image's epoch, a run
+        # viewed while another trains): they do not follow the current run's newest weights
+        self._pinned: set[str] = set()
         self._notes = ""  # the running run's notes for the status text
         self._stopping = False
         self._paused = False
@@ -205,6 +208,7 @@ class MainWindow(QMainWindow):
         self.runs = self.side_panels["runs"]
         self.runs.open_requested.connect(self.open_run)
         self.runs.resume_requested.connect(self.resume_run)
+        self.runs.view_requested.connect(self.show_panel)  # another run, viewed while training
 
         self.plots = TrainingPlots()
         self.samples = SampleView()
@@ -492,6 +496,7 @@ class MainWindow(QMainWindow):
         return True
 
     def _launch(self, worker: TrainingWorker) -> None:
+        self._pinned.clear()  # the panels follow the new run
         worker.run_started.connect(self._on_run_started)
         worker.steps_ready.connect(self._on_steps)
         worker.epoch_finished.connect(self._on_epoch)
@@ -670,6 +675,7 @@ class MainWindow(QMainWindow):
         self.samples.add_grid(result.epoch, result.sample_path or result.grid)
         self.plots.add_epoch_metrics(result.epoch, dict(result.scores))
         self._refresh_visible_panel()
+        self.runs.refresh_running()  # the run's row counts this epoch now
         epochs = self.run_info.epochs if self.run_info else result.epoch
         if not self._paused and not self._stopping:
             self._set_state_text(
@@ -750,6 +756,7 @@ class MainWindow(QMainWindow):
         return self._show_run(Path(run_dir), follow=follow)
 
     def _show_run(self, run_dir: Path, *, follow: bool) -> bool:
+        self._pinned.clear()
         if not run_dir.is_dir():
             self.show_message(f"{run_dir} is not a folder.", "error")
             return False
@@ -1170,7 +1177,10 @@ class MainWindow(QMainWindow):
         self.workspace.setCurrentIndex(self._workspace_index(key))
         if path is not None:
             self._panel_sigs[key] = (Path(path), -1)
+            self._pinned.add(key)  # stays on this model until another run is opened
             panel.set_model(Path(path))
+            return panel
+        if key in self._pinned:
             return panel
         sig = self._model_signature()
         if sig != self._panel_sigs.get(key):

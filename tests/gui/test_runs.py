@@ -220,10 +220,16 @@ def test_training_row_keeps_up_and_other_runs_can_be_viewed(
     assert runs.busy_note.isVisibleTo(runs) and "Explore" in runs.busy_note.text()
     assert runs.view_buttons["explore"].isEnabled()
     with qtbot.waitSignal(runs.view_requested) as viewed:
-        runs.view_buttons["explore"].click()
+        runs.view_buttons["explore"].click()  # the window opens it in the explorer
     assert viewed.args == ["explore", headless_run]
-    panel = window.show_panel(*viewed.args)  # what the window does with the request
+    panel = window.workspace_panels["explore"]
     qtbot.waitUntil(lambda: panel.model_info() is not None, timeout=60_000)
     assert window.is_training() and window.current_run == training
+    viewed_model = panel.model_info()
+    window.toggle_pause()  # training goes on; the viewed run stays in the explorer
+    window._refresh_visible_panel()  # what every epoch end does
+    assert panel.model_info() == viewed_model
+    assert window._panel_sigs["explore"] == (headless_run, -1)  # no reload was asked for
+    window.toggle_pause()
     with qtbot.waitSignal(window.training_done, timeout=TRAIN_TIMEOUT_MS):
         window.stop_training()
