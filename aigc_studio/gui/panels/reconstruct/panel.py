@@ -639,6 +639,10 @@ class ReconstructionPanel(QWidget):
             self.banner.show_message(text, "error", "Dismiss")
             self.message.emit(text)
 
+    def save_view_dialog(self) -> None:
+        """Ctrl+S in the window: what this page shows is its results."""
+        self.save_results_dialog()
+
     def open_images_dialog(self) -> None:
         """Ask for image files, then :meth:`add_paths`."""
         files, _ = QFileDialog.getOpenFileNames(
