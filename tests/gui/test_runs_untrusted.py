@@ -74,7 +74,7 @@ def test_running_and_interrupted_runs_match_the_cli(qtbot, make_window: Callable
         window: MainWindow = make_window(wait_ready=False)
         qtbot.waitUntil(lambda: not window.runs.listing, timeout=LIST_TIMEOUT_MS)
         item = _rows(window.runs)["live"]
-        assert f"written by process {os.getpid()}" in item.toolTip(0)  # type: ignore[attr-defined]
+        assert f"process {os.getpid()}" in item.toolTip(0)  # type: ignore[attr-defined]
         window.runs.select(run)
         assert not window.runs.resume_button.isEnabled()  # another writer holds it
         assert window.open_run(run)
