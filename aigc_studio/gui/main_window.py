@@ -1263,6 +1263,7 @@ class MainWindow(QMainWindow):
         self._shutdown_panels()
 
     def _shutdown_panels(self) -> None:
-        """Join the workspace panels' worker threads."""
+        """Join the workspace panels' worker threads and the runs browser's readers."""
         for panel in self.workspace_panels.values():
             panel.shutdown()
+        self.runs.shutdown()

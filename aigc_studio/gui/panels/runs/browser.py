@@ -289,6 +289,11 @@ class RunsBrowser(QWidget):
         self.refresh()
         self.select(path)
 
+    def shutdown(self) -> None:
+        """Cancel and join the background listing and row re-reads (the window closes)."""
+        self._lister.wait()
+        self._reader.wait()
+
     def refresh(self) -> None:
         """Read the runs folder (and opened folders) again, in a background thread; the
         list is filled when it is done (``listed``)."""
