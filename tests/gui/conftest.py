@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QSettings
@@ -114,3 +115,19 @@ def no_dangling_workers(request: pytest.FixtureRequest) -> Iterator[None]:
     pool = QThreadPool.globalInstance()
     if pool.activeThreadCount() and not pool.waitForDone(60_000):
         pytest.fail(f"{request.node.nodeid} left background tasks running", pytrace=False)
+
+
+@pytest.fixture
+def explorer_panel(qtbot) -> Iterator[Any]:
+    """A shown ExplorerPanel, stopped and joined at teardown. PCA directions are asked for
+    by the tests that use them (an SVD in the background would delay every other test's
+    renders on a busy CPU)."""
+    from aigc_studio.gui.panels.explore.panel import ExplorerPanel
+
+    widget = ExplorerPanel(auto_directions=False)
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    yield widget
+    widget.shutdown()
+    assert not widget.worker.is_running()

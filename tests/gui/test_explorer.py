@@ -3,7 +3,6 @@ render requests are dropped, walks export as GIF / PNG frames, epochs compare si
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -36,16 +35,8 @@ def gan_model(runs: dict[str, Path]) -> LoadedModel:
 
 
 @pytest.fixture
-def panel(qtbot) -> Iterator[ExplorerPanel]:
-    # PCA directions are asked for by the one test that uses them (an SVD in the background
-    # would otherwise delay every other test's renders on a busy CPU).
-    widget = ExplorerPanel(auto_directions=False)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    yield widget
-    widget.shutdown()
-    assert not widget.worker.is_running()
+def panel(explorer_panel: ExplorerPanel) -> ExplorerPanel:
+    return explorer_panel
 
 
 @pytest.fixture

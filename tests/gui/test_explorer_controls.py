@@ -65,14 +65,8 @@ def models(runs: dict[str, Path]) -> dict[str, LoadedModel]:
 
 
 @pytest.fixture
-def panel(qtbot) -> Iterator[ExplorerPanel]:
-    widget = ExplorerPanel(auto_directions=False)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    yield widget
-    widget.shutdown()
-    assert not widget.worker.is_running()
+def panel(explorer_panel: ExplorerPanel) -> ExplorerPanel:
+    return explorer_panel
 
 
 def open_model(qtbot, panel: ExplorerPanel, path: Path) -> ExplorerPanel:

@@ -62,14 +62,9 @@ def vae_map(vae: LoadedModel) -> LatentMap:
 
 
 @pytest.fixture
-def panel(qtbot) -> Iterator[ExplorerPanel]:
-    widget = ExplorerPanel(auto_directions=False)
-    qtbot.addWidget(widget)
-    widget.resize(1280, 800)
-    widget.show()
-    yield widget
-    widget.shutdown()
-    assert not widget.worker.is_running()
+def panel(explorer_panel: ExplorerPanel) -> ExplorerPanel:
+    explorer_panel.resize(1280, 800)
+    return explorer_panel
 
 
 def open_map(qtbot, panel: ExplorerPanel, path: Path) -> int:
