@@ -117,9 +117,11 @@ def upscale(frames: np.ndarray, scale: int) -> np.ndarray:
 
 
 def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: float = 12.0,
-             *, bounce: bool = False, provenance: Provenance | None = None) -> Path:
-    """An animated GIF that loops forever (``bounce`` plays it forwards then backwards); its
-    comment carries ``provenance`` when given."""
+             *, bounce: bool = False, provenance: Provenance | None = None,
+             hold_last_ms: int = 0) -> Path:
+    """An animated GIF that loops forever (``bounce`` plays it forwards then backwards; the
+    last frame shows for ``hold_last_ms`` when longer than the others); its comment carries
+    ``provenance`` when given."""
     seq = list(frames)
     if not seq:
         raise AigcError("There are no frames to export.")
@@ -127,11 +129,13 @@ def save_gif(frames: Sequence[np.ndarray] | np.ndarray, path_out: Path, fps: flo
         seq = seq + seq[-2:0:-1]
     images = [Image.fromarray(np.ascontiguousarray(f)) for f in seq]
     duration = max(round(1000.0 / max(fps, 0.1)), 20)
+    durations = [duration] * len(images)
+    durations[-1] = max(duration, hold_last_ms)
     extra = {"comment": gif_comment(provenance)} if provenance is not None else {}
 
     def write(handle: object) -> None:
         images[0].save(handle, format="GIF", save_all=True, append_images=images[1:],
-                       duration=duration, loop=0, optimize=False, disposal=2, **extra)
+                       duration=durations, loop=0, optimize=False, disposal=2, **extra)
 
     atomic_write_with(Path(path_out), write)  # type: ignore[arg-type]
     return Path(path_out)

@@ -281,6 +281,7 @@ class MainWindow(QMainWindow):
                   else self.banner.sizeHint().height())
         top = self.workspace.geometry().top() + self.workspace.tabBar().height() + 2
         self.banner.setGeometry(8, top, width, max(height, self.banner.minimumSizeHint().height()))
+        layout.setGeometry(self.banner.rect())  # outside any layout: its children follow now
         self.banner.raise_()
 
     def _build_menus(self) -> None:

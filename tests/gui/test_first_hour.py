@@ -43,6 +43,9 @@ def test_a_banner_does_not_move_the_buttons(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(window.banner.isVisible)
     assert start.mapToGlobal(QPoint(0, 0)) == before
     assert window.banner.width() > 400  # readable, over the page
+    # its sentence is laid out across it, with Dismiss at the end
+    assert window.banner.label.width() > window.banner.width() // 2
+    assert window.banner.dismiss.geometry().right() <= window.banner.width()
 
 
 def test_failed_start_header_does_not_point_at_a_dismissed_banner(qtbot, window: MainWindow,

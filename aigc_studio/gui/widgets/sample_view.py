@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from aigc_studio import families
-from aigc_studio.core.atomic import atomic_write_bytes, atomic_write_with
+from aigc_studio.core.atomic import atomic_write_bytes
 from aigc_studio.gui.threading import Outcome
 from aigc_studio.gui.widgets.progress import LongTask
 from aigc_studio.gui.widgets.qimage import load_qimage
@@ -43,38 +44,31 @@ def gif_steps(entries: list[tuple[int, np.ndarray | Path]], path: Path, *,
               ms_per_frame: int = 400) -> Iterator[tuple[int, int]]:
     """Write every epoch's grid as a looping GIF (the last frame held longer), yielding
     ``(frames read, total)``; the GIF carries the run's provenance when the grids are its
-    files. Runs off the GUI thread (Pillow only), stoppable between frames."""
+    files. Runs off the GUI thread (the engine's GIF writer), stoppable between frames."""
     from PIL import Image
 
-    from aigc_studio.core.provenance import ProvenanceError, gif_comment, read_provenance
+    from aigc_studio.core.provenance import ProvenanceError, read_provenance
+    from aigc_studio.engine.explore import save_gif
 
     frames = []
     for done, (_, grid) in enumerate(entries, start=1):
         if isinstance(grid, Path):
             with Image.open(grid) as image:
-                frames.append(image.convert("RGB"))
+                frames.append(np.asarray(image.convert("RGB")))
         else:
-            frames.append(Image.fromarray(np.ascontiguousarray(grid[..., :3]), "RGB"))
+            frames.append(np.ascontiguousarray(grid[..., :3]))
         yield done, len(entries) + 1
     if not frames:
         raise ValueError("there are no sample grids to export yet")
-    extra: dict[str, bytes] = {}
+    stamp = None
     last = entries[-1][1]
     if isinstance(last, Path):
-        try:
-            stamp = read_provenance(last)
-            extra["comment"] = gif_comment(dataclasses.replace(
-                stamp, kind="training-progress", epoch=entries[-1][0]))
-        except ProvenanceError:
-            pass  # an unstamped grid (an old run): the GIF says nothing rather than guess
-    durations = [ms_per_frame] * len(frames)
-    durations[-1] = max(ms_per_frame * 4, 1500)
-
-    def write(handle: object) -> None:
-        frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:],
-                       duration=durations, loop=0, optimize=False, **extra)
-
-    atomic_write_with(path, write)  # type: ignore[arg-type]
+        # an unstamped grid (an old run): the GIF says nothing rather than guess
+        with contextlib.suppress(ProvenanceError):
+            stamp = dataclasses.replace(read_provenance(last), kind="training-progress",
+                                        epoch=entries[-1][0])
+    save_gif(frames, path, fps=1000 / ms_per_frame, provenance=stamp,
+             hold_last_ms=max(ms_per_frame * 4, 1500))
     yield len(entries) + 1, len(entries) + 1
 
 

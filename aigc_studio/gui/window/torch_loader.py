@@ -19,6 +19,7 @@ def load_torch() -> tuple[list[str], str]:
         from aigc_studio.core.device import available_devices
 
         devices = list(available_devices())
+        gpu_count()  # the first CUDA query can take a while: here, not on the GUI thread
     except Exception as exc:
         log.exception("loading PyTorch failed")
         raise AigcError(f"PyTorch could not be loaded: {exc}") from exc
@@ -33,7 +34,7 @@ def gpu_count() -> int:
     """CUDA GPUs on this computer (after :func:`load_torch`): one training process each."""
     import torch
 
-    return torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return torch.cuda.device_count()  # cached after the first call (in load_torch)
 
 
 def warm_imports() -> None:
