@@ -173,9 +173,10 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         if args.model is not None and args.model != cfg.model:
             raise UsageError(f"--model {args.model} contradicts the preset {args.preset!r}, "
                              f"which trains {cfg.model}; leave one of them out.")
-    else:
-        cfg = TrainConfig.defaults_for(args.model or TrainConfig.model)
-    family = cfg.family
+    else:  # the options first: a loss prefers its own optimiser settings
+        cfg = TrainConfig(model=args.model or TrainConfig.model)
+        cfg = TrainConfig.defaults_for(cfg.model, _typed_options(args, cfg))
+    cfg.extras.update(_typed_options(args, cfg))
     if args.lr is not None:
         cfg.lr_g = cfg.lr_d = args.lr
     for name in _TRAIN_FIELDS:
@@ -184,14 +185,21 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
             setattr(cfg, name, value)
     cfg.fast = cfg.fast and not args.no_fast
     cfg.tensorboard = cfg.tensorboard or args.tensorboard
+    return cfg.validate()
+
+
+def _typed_options(args: argparse.Namespace, cfg: TrainConfig) -> dict[str, Any]:
+    """The family-only options typed on the command line; one that the model does not take
+    is a UsageError."""
+    family, typed = cfg.family, {}
     for spec in _all_options():
         value = getattr(args, spec.name, None)
         if value is None:
             continue
         if family.option(spec.name) is None:
             raise UsageError(f"{spec.flag} does not apply to a {family.title} model.")
-        cfg.extras[spec.name] = value
-    return cfg.validate()
+        typed[spec.name] = value
+    return typed
 
 
 def _all_options() -> list[OptionSpec]:

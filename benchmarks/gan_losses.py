@@ -1,7 +1,7 @@
 """GAN losses side by side on digits: sample quality and throughput of bce, hinge and wgan-gp.
 
 Each loss trains the DCGAN on the bundled digits for the same epochs and seeds (everything
-else at the defaults, or as given); a small classifier trained on the bundled digits
+else at the loss's defaults, or as given); a small classifier trained on the bundled digits
 (``tests/engine/digit_judge.py``) then scores 256 samples of the last epoch (latent seed 1):
 the share it gives one class with p >= 0.5, and how many classes appear among those.
 Throughput is the mean of the per-epoch images/s the trainer reports (real images per second;
@@ -49,11 +49,15 @@ class Throughput(TrainingCallback):
 def train_and_judge(judge_net: object, loss: str, seed: int, args: argparse.Namespace,
                     root: Path) -> tuple[float, int, float]:
     """(share recognised, classes, images/s) of one run."""
-    config = TrainConfig(dataset="digits", epochs=args.epochs, seed=seed, limit=args.limit,
-                         width=args.width, extras={"loss": loss}).validate()
-    config.eval_samples = 0  # no per-epoch quality metric: it would skew images/s
-    if args.lr:
-        config.lr_g = config.lr_d = args.lr
+    config = TrainConfig.defaults_for("dcgan", {"loss": loss})  # with the loss's own Adam
+    # no per-epoch quality metric (eval_samples 0): it would skew images/s
+    settings = dict(dataset="digits", epochs=args.epochs, seed=seed, limit=args.limit,
+                    width=args.width, eval_samples=0)
+    settings.update({k: v for k in ("lr_g", "lr_d", "beta1", "beta2")  # given on the line
+                     if (v := getattr(args, k)) is not None})
+    for name, value in settings.items():
+        setattr(config, name, value)
+    config.validate()
     rates = Throughput()
     end = Trainer(config, runs_root=root, callbacks=[rates]).fit()
     share, classes = judge(judge_net, sample(load_model(end.run_dir), args.samples, seed=1))
@@ -66,16 +70,20 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--limit", type=int, default=0, help="images used (0: all 5,000)")
     parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=None, help="both learning rates")
+    parser.add_argument("--lr-g", type=float, default=None, help="G's learning rate")
+    parser.add_argument("--lr-d", type=float, default=None, help="D's learning rate")
+    parser.add_argument("--beta1", type=float, default=None, help="Adam's beta1")
+    parser.add_argument("--beta2", type=float, default=None, help="Adam's beta2")
     parser.add_argument("--samples", type=int, default=256)
     parser.add_argument("--losses", nargs="+", default=list(LOSSES), choices=LOSSES)
     args = parser.parse_args()
-    full = (args.epochs >= 20 and len(args.seeds) >= 3 and args.limit == 0 and args.width == 64
-            and args.lr is None)
+    optimiser = {k: v for k in ("lr_g", "lr_d", "beta1", "beta2")
+                 if (v := getattr(args, k)) is not None}
+    full = args.epochs >= 20 and len(args.seeds) >= 3 and args.limit == 0 and args.width == 64
     judge_net = train_judge()
     print(f"## GAN losses on digits{'' if full else ' (REDUCED)'}: {args.epochs} epochs, "
           f"seeds {args.seeds}, limit {args.limit or 'all'}, width {args.width}, "
-          f"lr {args.lr or 'default'}\n", flush=True)
+          f"optimiser {optimiser or 'defaults'}\n", flush=True)
     print("| loss | seed | recognised | classes | images/s |\n|---|---|---|---|---|",
           flush=True)
     summary: dict[str, list[tuple[float, int, float]]] = {}

@@ -36,7 +36,7 @@ def flag(name: str) -> str:
 def train_args(config: TrainConfig, out: str | Path | None = None) -> list[str]:
     """The arguments after ``aigc-studio`` that train ``config`` (``--out`` when given)."""
     config.validate()
-    base = TrainConfig.defaults_for(config.model)
+    base = TrainConfig.defaults_for(config.model, config.extras)  # what the flags add to
     args = ["train"]
     if config.model != TrainConfig.model:
         args += ["--model", config.model]

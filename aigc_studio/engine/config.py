@@ -7,6 +7,7 @@ value into one :class:`ConfigError` sentence naming the option, before any work 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -55,11 +56,12 @@ class TrainConfig:
     extras: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def defaults_for(cls, model: str) -> TrainConfig:
-        """The starting point of a new run of ``model``: the defaults, then the family's
-        preferred values (what a bare ``aigc-studio train --model MODEL`` trains)."""
-        config = cls(model=model)
-        for name, value in config.family.defaults.items():
+    def defaults_for(cls, model: str, extras: Mapping[str, Any] | None = None) -> TrainConfig:
+        """The starting point of a new run of ``model`` with family options ``extras``: the
+        defaults, then the values the family and the chosen options prefer (what a bare
+        ``aigc-studio train --model MODEL [--loss L]`` trains)."""
+        config = cls(model=model, extras=dict(extras or {}))
+        for name, value in config.family.preferred(config.extras).items():
             setattr(config, name, value)
         return config
 

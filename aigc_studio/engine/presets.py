@@ -113,7 +113,8 @@ def config_from_preset(data: dict[str, Any]) -> TrainConfig:
     model = data.get("model", TrainConfig.model)
     if not isinstance(model, str):
         raise ConfigError(f"--model must be a model name, not {model!r}.")
-    config = TrainConfig.defaults_for(model)
+    extras = data.get("extras")
+    config = TrainConfig.defaults_for(model, extras if isinstance(extras, dict) else None)
     names = {f.name for f in fields(TrainConfig)}
     for key, value in data.items():
         if key in names:

@@ -91,6 +91,9 @@ class OptionSpec:
     # applies only when each named option has one of the listed values, e.g.
     # (("loss", ("wgan-gp",)),): the form hides it otherwise; empty: always applies
     only_when: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+    # TrainConfig values a choice prefers, e.g. {"hinge": {"beta1": 0.0}}: a loss trains best
+    # with the optimiser settings its paper uses; they apply where the user set nothing else
+    prefers: Mapping[Any, Mapping[str, Any]] = field(default_factory=dict, hash=False)
 
     @property
     def flag(self) -> str:
@@ -148,6 +151,14 @@ class ModelFamily:
         """A family option's value in ``extras``, or its default (None when undeclared)."""
         spec = self.option(name)
         return extras.get(name, spec.default if spec else None)
+
+    def preferred(self, extras: Mapping[str, Any]) -> dict[str, Any]:
+        """The TrainConfig values a run with these options prefers: the family's defaults,
+        then what each chosen option value prefers (a hinge loss's Adam betas)."""
+        values = dict(self.defaults)
+        for spec in self.options:
+            values.update(spec.prefers.get(self.option_value(extras, spec.name), {}))
+        return values
 
     def records(self, spec: MetricSpec | OptionSpec, extras: Mapping[str, Any]) -> bool:
         """True when a run with these settings records the metric, or uses the option (its

@@ -102,9 +102,6 @@ class HealthContext:
 AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
 
 
-AdamFactory = Callable[[Iterable[nn.Parameter], float], torch.optim.Optimizer]
-
-
 EMA_WARMUP = 10.0  # an average's decay ramps as (1 + n) / (10 + n) up to its target
 
 

@@ -139,10 +139,28 @@ def test_train_command_is_short_and_quoted() -> None:
         "aigc-studio train --dataset '/my data/it'\"'\"'s' --lr 0.003"
     on = TrainConfig(extras={"conditional": True, "loss": "bce"})  # bce is the default
     assert train_command(on) == "aigc-studio train --conditional"
+    hinge = TrainConfig.defaults_for("dcgan", {"loss": "hinge"})  # the loss's own betas
+    assert train_command(hinge) == "aigc-studio train --loss hinge"
+    hinge.beta1 = 0.5
+    assert train_command(hinge) == "aigc-studio train --beta1 0.5 --loss hinge"
     if "diffusion" in families.names():  # a family whose bool option is on by default
         off = TrainConfig.defaults_for("diffusion")
         off.extras["conditional"] = False
         assert train_command(off) == "aigc-studio train --model diffusion --no-conditional"
+
+
+@pytest.mark.parametrize(("argv", "betas"), [
+    (["--loss", "hinge"], (0.0, 0.9)),
+    (["--loss", "hinge", "--beta1", "0.5"], (0.5, 0.9)),  # what the user typed wins
+    (["--loss", "wgan-gp"], (0.5, 0.999)),
+    ([], (0.5, 0.999)),
+    (["--preset", "Stable hinge GAN"], (0.0, 0.9)),
+])
+def test_the_loss_brings_its_optimiser_settings(argv: list[str], betas: tuple) -> None:
+    from aigc_studio.cli import _config_from_args, build_parser
+
+    config = _config_from_args(build_parser().parse_args(["train", *argv]))
+    assert (config.beta1, config.beta2) == betas
 
 
 @pytest.mark.parametrize("model, extras", [("dcgan", {"loss": "hinge"}),

@@ -75,6 +75,22 @@ def test_switching_model_follows_its_defaults_but_keeps_user_values(panel: Train
     assert panel.config().eval_samples == 0  # the family's default, not the GAN's
 
 
+def test_the_loss_moves_the_betas_the_user_left_alone(panel: TrainingPanel) -> None:
+    panel.select_model("dcgan")
+    loss = panel.options.field("loss")
+    loss.setCurrentIndex(loss.findData("hinge"))
+    assert (panel.beta1.value(), panel.beta2.value()) == (0.0, 0.9)  # SN-GAN's Adam
+    loss.setCurrentIndex(loss.findData("bce"))
+    assert (panel.beta1.value(), panel.beta2.value()) == (0.5, 0.999)
+    loss.setCurrentIndex(loss.findData("hinge"))
+    panel.beta1.setValue(0.3)  # the user's choice stays through a loss change
+    loss.setCurrentIndex(loss.findData("wgan-gp"))
+    assert (panel.beta1.value(), panel.beta2.value()) == (0.3, 0.999)
+    # a saved run shows as saved: its bce betas are not moved by showing its loss
+    panel.set_config(TrainConfig(extras={"loss": "hinge"}, beta1=0.5, beta2=0.999).validate())
+    assert (panel.config().beta1, panel.config().beta2) == (0.5, 0.999)
+
+
 def test_a_run_config_round_trips_through_the_form(panel: TrainingPanel) -> None:
     cfg = TrainConfig(model="vae", dataset="digits", latent_dim=2, epochs=3,
                       extras={"beta": 4.0}, tensorboard=panel.tensorboard.isEnabled())

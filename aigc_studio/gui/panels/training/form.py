@@ -350,7 +350,10 @@ class TrainingPanel(QWidget):
             self.fast, self.precision, self.eval_samples, self.processes, self.preset,
             self.save_preset_button, self.reset_button,
         ]
-        self._family_name: str | None = None
+        # what the model and its options prefer (TrainConfig.defaults_for) as the fields last
+        # followed it; None until the first model is shown
+        self._preferred: TrainConfig | None = None
+        self._following = True  # False while set_config shows a saved config as it is
         self._run_config: TrainConfig | None = None  # what the running run started with
         self._on_model_changed()
         self.set_process_limit(1)
@@ -392,7 +395,8 @@ class TrainingPanel(QWidget):
         for name, value in values.items():
             setattr(cfg, name, value)
         if not self.family_uses_lr_d():
-            cfg.lr_d = TrainConfig.defaults_for(cfg.model).lr_d  # hidden: never a stale value
+            # hidden: never a stale value
+            cfg.lr_d = TrainConfig.defaults_for(cfg.model, cfg.extras).lr_d
         return cfg.validate()
 
     def family_uses_lr_d(self) -> bool:
@@ -411,7 +415,15 @@ class TrainingPanel(QWidget):
         self._on_processes_changed()
 
     def set_config(self, cfg: TrainConfig) -> None:
-        """Show a configuration in the form (e.g. of an opened run)."""
+        """Show a configuration in the form (e.g. of an opened run), every value as saved."""
+        self._following = False
+        try:
+            self._show_config(cfg)
+        finally:
+            self._following = True
+        self._preferred = TrainConfig.defaults_for(cfg.model, self.options.values())
+
+    def _show_config(self, cfg: TrainConfig) -> None:
         self._select(self.model, cfg.model)
         self.set_dataset(cfg.dataset, preview=False)
         self.epochs.setValue(cfg.epochs)
@@ -599,21 +611,24 @@ class TrainingPanel(QWidget):
         self.lr_d_label.setVisible(two)
         self.lr_g_label.setText("LR generator" if two else "Learning rate")
         self.apply_lr.setText("Apply new learning rates" if two else "Apply new learning rate")
-        previous, self._family_name = self._family_name, self.model.currentData()
-        if previous and previous != self._family_name:
-            self._follow_family_defaults(previous, self._family_name)
         self.options.set_family(family)
+        self._follow_preferred()
 
-    def _follow_family_defaults(self, old: str, new: str) -> None:
-        """Fields still at the old model's default take the new model's (a VAE's latent size
-        2, a diffusion model's learning rate); a value the user chose stays."""
-        before, after = TrainConfig.defaults_for(old), TrainConfig.defaults_for(new)
+    def _follow_preferred(self) -> None:
+        """Fields still at what the old model and options preferred take the new values (a
+        VAE's latent size 2, a diffusion model's learning rate, a hinge loss's Adam betas);
+        a value the user chose stays."""
+        after = TrainConfig.defaults_for(self.model.currentData(), self.options.values())
+        before, self._preferred = self._preferred, after
+        if before is None or not self._following:
+            return
         for name in FAMILY_DEFAULT_FIELDS:
             widget = getattr(self, name)
             if abs(widget.value() - getattr(before, name)) < 1e-12:
                 widget.setValue(getattr(after, name))
 
     def _on_options_changed(self) -> None:
+        self._follow_preferred()
         self.options_changed.emit()
 
     def _on_processes_changed(self, *_: object) -> None:
