@@ -56,7 +56,10 @@ cost nothing, so D stops pushing on images it already tells apart. Spectral norm
 of every D layer keeps D smooth (Miyato et al. 2018); the plots show
 &sigma;(D(x)) and &sigma;(D(G(z))).</p>
 <h3>Generator loss</h3>
-<p {big}>L<sub>G</sub> = &minus;E[D(G(z))]</p>""",
+<p {big}>L<sub>G</sub> = &minus;E[D(G(z))]</p>
+<p>Adam starts here with &beta;<sub>1</sub> = 0 and &beta;<sub>2</sub> = 0.9, as in the
+spectral-norm paper: on the bundled digits, with DCGAN's &beta;<sub>1</sub> = 0.5 only about
+half the samples read as a digit, with these over 80 %.</p>""",
     "wgan-gp": """
 <h3>Critic loss (Wasserstein with gradient penalty)</h3>
 <p {big}>L<sub>D</sub> = E[D(G(z))] &minus; E[D(x)] +

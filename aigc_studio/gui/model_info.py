@@ -23,7 +23,7 @@ class ModelInfo:
     run_dir: Path | None  # the run folder, when the file lives in one (for epoch comparison)
     model: str  # the family's name (a key of the families registry)
     epoch: int
-    latent_dim: int
+    latent_dim: int  # numbers per latent vector (a diffusion model: its C·S·S noise)
     image_size: int
     channels: int
     dataset: str
@@ -68,7 +68,7 @@ def model_info(path: Path, model: LoadedModel) -> ModelInfo:
     saved = len(runs.epoch_weights(run_dir)) if run_dir is not None else 0
     config = model.config
     return ModelInfo(path=Path(path), source=model.source, run_dir=run_dir, model=config.model,
-                     epoch=model.epoch, latent_dim=config.latent_dim,
+                     epoch=model.epoch, latent_dim=model.latent_dim,
                      image_size=config.image_size, channels=model.channels,
                      dataset=str(config.dataset), epochs_saved=saved)
 

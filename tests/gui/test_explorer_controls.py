@@ -137,6 +137,9 @@ def test_diffusion_controls_render_what_sample_gives(qtbot, panel: ExplorerPanel
     model = models["diffusion"]
     open_model(qtbot, panel, runs["diffusion"])
     assert panel.sampling_box.isVisibleTo(panel)
+    # the header names the latent it walks: the initial noise, not the unused --latent-dim
+    size = model.channels * model.config.image_size ** 2
+    assert f"latent {size} ·" in panel.model_label.text() and size != model.config.latent_dim
     titles = [panel.sampler_combo.itemText(i) for i in range(panel.sampler_combo.count())]
     assert sorted(titles) == ["DDIM", "DPM-Solver++"]
     assert panel.sample_steps_spin.value() == model.config.option("sample_steps")  # the run's

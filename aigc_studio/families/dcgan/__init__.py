@@ -24,7 +24,8 @@ LOSS_HELP = (
     "bce: non-saturating binary cross-entropy, L_D = -[log D(x) + log(1 - D(G(z)))], "
     "L_G = -log D(G(z)). "
     "hinge: L_D = E[max(0, 1 - D(x))] + E[max(0, 1 + D(G(z)))], L_G = -E[D(G(z))], with "
-    "spectral normalisation on every D layer and no BatchNorm in D (Miyato et al. 2018). "
+    "spectral normalisation on every D layer, no BatchNorm in D and Adam betas (0, 0.9) "
+    "(Miyato et al. 2018). "
     "wgan-gp: L_D = E[D(G(z))] - E[D(x)] + 10 E[(||grad D(x')|| - 1)^2] at points x' between "
     "real and fake images, L_G = -E[D(G(z))]; D is a critic without BatchNorm that takes "
     "--n-critic steps per G step (Gulrajani et al. 2017)")
