@@ -357,7 +357,7 @@ class MainWindow(QMainWindow):
         side = s.value("window/side")
         if isinstance(side, str) and side in self._side_pages:
             self.show_side_panel(side)
-        self.plots.set_model(self.panel.model.currentData())
+        self.plots.set_model(self.panel.model.currentData(), self.panel.options.values())
 
     def save_settings(self) -> None:
         """Persist geometry, splitters and the last choices."""

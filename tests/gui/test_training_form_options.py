@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QPoint
 from PySide6.QtGui import QGuiApplication
 
 from aigc_studio import families
@@ -49,6 +50,19 @@ def test_critic_steps_appear_with_the_wgan_loss_only(panel: TrainingPanel) -> No
     assert cfg.extras == {"loss": "wgan-gp", "n_critic": 3, "conditional": True}
     panel.options.field("loss").setCurrentIndex(panel.options.field("loss").findData("hinge"))
     assert "n_critic" not in panel.config().extras  # hidden: not in the run either
+
+
+def test_every_field_starts_at_one_x(qtbot, panel: TrainingPanel) -> None:
+    """One label column across the boxes and the family's own options, for every family."""
+    for family in families.all_families():
+        panel.select_model(family.name)
+        fields = [panel.dataset, panel.model, panel.width, panel.epochs, panel.precision,
+                  *(panel.options.field(name) for name in panel.options.visible_names())]
+
+        def lefts(fields: list = fields) -> set[int]:
+            return {f.mapTo(panel, QPoint(0, 0)).x() for f in fields}
+
+        qtbot.waitUntil(lambda lefts=lefts: len(lefts()) == 1, timeout=2000)
 
 
 def test_guidance_only_for_a_conditional_diffusion_model(panel: TrainingPanel) -> None:

@@ -48,6 +48,21 @@ def test_choices_geometry_and_smoothing_persist(qtbot, make_window: Callable,
     assert second.height() == min(800, available.height())
 
 
+def test_a_restored_form_shows_the_plots_of_its_loss(qtbot, make_window: Callable) -> None:
+    """The saved form's options decide the plots too: a WGAN-GP form reopens with the critic's
+    plot, not D(x)."""
+    first = make_window(wait_ready=False, load_torch=False)
+    first.panel.set_config(tiny_config(extras={"loss": "wgan-gp"}))
+    first.plots.build()  # the window builds its plots after the first paint
+    assert "critic" in first.plots.visible_plots()
+    first.close()
+    second = make_window(wait_ready=False, load_torch=False)
+    assert second.panel.options.values() == {"loss": "wgan-gp"}
+    second.plots.build()
+    assert "critic" in second.plots.visible_plots()
+    assert "d_out" not in second.plots.visible_plots()
+
+
 def test_saved_geometry_that_does_not_fit_falls_back_to_one_that_does() -> None:
     laptop = QRect(0, 0, 1280, 800)
     # saved by an offscreen run (800x800 screen): cramped on a 1280x800 display

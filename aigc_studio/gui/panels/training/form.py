@@ -260,6 +260,7 @@ class TrainingPanel(QWidget):
         train_form.addRow("Quality check", self.eval_samples)
         train_form.addRow("", self.tensorboard)
         self.train_form = train_form
+        self._align_label_columns(data_form, model_form, train_form)
 
         # --- buttons ---
         self.start_button = QPushButton("Loading PyTorch…")
@@ -613,6 +614,21 @@ class TrainingPanel(QWidget):
         self.apply_lr.setText("Apply new learning rates" if two else "Apply new learning rate")
         self.options.set_family(family)
         self._follow_preferred()
+
+    def _align_label_columns(self, *forms: QFormLayout) -> None:
+        """One label column for every box and the model's own options: each form would
+        otherwise size its column to its own longest label, so fields start at a different
+        x in every box."""
+        labels = [item.widget() for form in forms for row in range(form.rowCount())
+                  if (item := form.itemAt(row, QFormLayout.ItemRole.LabelRole)) is not None
+                  and isinstance(item.widget(), QLabel)]
+        texts = [label.text() for label in labels] + [
+            spec.label for family in families.all_families() for spec in family.options] + [
+            "LR discriminator", "LR generator", "Learning rate"]
+        width = max(self.fontMetrics().horizontalAdvance(text) for text in texts) + 6
+        for label in labels:
+            label.setMinimumWidth(width)
+        self.options.set_label_width(width)
 
     def _follow_preferred(self) -> None:
         """Fields still at what the old model and options preferred take the new values (a

@@ -104,10 +104,17 @@ class OptionFields(QWidget):
         self._labels: dict[tuple[str, str], QLabel] = {}
         self.form = QFormLayout(self)
         self.form.setContentsMargins(0, 0, 0, 0)
+        self._label_width = 0  # the form's shared label column (set_label_width)
 
     @property
     def family(self) -> ModelFamily | None:
         return self._family
+
+    def set_label_width(self, width: int) -> None:
+        """Match the label column of the form this sits in (fields line up with its)."""
+        self._label_width = width
+        for label in self._labels.values():
+            label.setMinimumWidth(width)
 
     def set_family(self, family: ModelFamily | None) -> None:
         """Show ``family``'s options (a field keeps its value while another family shows)."""
@@ -123,6 +130,7 @@ class OptionFields(QWidget):
             if key not in self._fields:
                 self._fields[key] = make_field(spec)
                 self._labels[key] = QLabel(spec.label)
+                self._labels[key].setMinimumWidth(self._label_width)
                 self._labels[key].setToolTip(self._fields[key].toolTip())
                 _changed_signal(self._fields[key]).connect(self._on_changed)
             self.form.addRow(self._labels[key], self._fields[key])
