@@ -41,7 +41,7 @@ from aigc_studio.engine.config import (
     TrainConfig,
 )
 from aigc_studio.errors import AigcError
-from aigc_studio.families.base import OptionSpec
+from aigc_studio.families.base import ModelFamily, OptionSpec
 from aigc_studio.logs import log_path, log_user_error, setup_logging
 from aigc_studio.paths import expand_user
 
@@ -173,10 +173,12 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
         if args.model is not None and args.model != cfg.model:
             raise UsageError(f"--model {args.model} contradicts the preset {args.preset!r}, "
                              f"which trains {cfg.model}; leave one of them out.")
+        typed = _typed_options(args, cfg.family)
     else:  # the options first: a loss prefers its own optimiser settings
-        cfg = TrainConfig(model=args.model or TrainConfig.model)
-        cfg = TrainConfig.defaults_for(cfg.model, _typed_options(args, cfg))
-    cfg.extras.update(_typed_options(args, cfg))
+        family = TrainConfig(model=args.model or TrainConfig.model).family
+        typed = _typed_options(args, family)
+        cfg = TrainConfig.defaults_for(family.name, typed)
+    cfg.extras.update(typed)
     if args.lr is not None:
         cfg.lr_g = cfg.lr_d = args.lr
     for name in _TRAIN_FIELDS:
@@ -188,10 +190,10 @@ def _config_from_args(args: argparse.Namespace) -> TrainConfig:
     return cfg.validate()
 
 
-def _typed_options(args: argparse.Namespace, cfg: TrainConfig) -> dict[str, Any]:
+def _typed_options(args: argparse.Namespace, family: ModelFamily) -> dict[str, Any]:
     """The family-only options typed on the command line; one that the model does not take
     is a UsageError."""
-    family, typed = cfg.family, {}
+    typed: dict[str, Any] = {}
     for spec in _all_options():
         value = getattr(args, spec.name, None)
         if value is None:

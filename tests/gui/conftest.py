@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,19 @@ def no_dangling_workers(request: pytest.FixtureRequest) -> Iterator[None]:
         pytest.fail(f"{request.node.nodeid} left background tasks running", pytrace=False)
 
 
+@contextlib.contextmanager
+def shown_panel(qtbot, widget: Any) -> Iterator[Any]:
+    """A panel with a background worker, shown at a laptop size; its worker is shut down on
+    leaving, whatever the test did."""
+    qtbot.addWidget(widget)
+    widget.resize(1100, 700)
+    widget.show()
+    try:
+        yield widget
+    finally:
+        widget.shutdown()
+
+
 @pytest.fixture
 def explorer_panel(qtbot) -> Iterator[Any]:
     """A shown ExplorerPanel, stopped and joined at teardown. PCA directions are asked for
@@ -124,10 +138,6 @@ def explorer_panel(qtbot) -> Iterator[Any]:
     renders on a busy CPU)."""
     from aigc_studio.gui.panels.explore.panel import ExplorerPanel
 
-    widget = ExplorerPanel(auto_directions=False)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    yield widget
-    widget.shutdown()
+    with shown_panel(qtbot, ExplorerPanel(auto_directions=False)) as widget:
+        yield widget
     assert not widget.worker.is_running()

@@ -18,6 +18,7 @@ from aigc_studio.core.provenance import read_provenance
 from aigc_studio.gui.panels.explore.epochs import PICK_ALL, PICK_EVERY, PICK_LAST, pick_epochs
 from aigc_studio.gui.panels.explore.panel import ExplorerPanel
 from aigc_studio.gui.panels.explore.views import fill_rect
+from tests.gui.conftest import shown_panel
 
 TIMEOUT_MS = 60_000
 
@@ -25,15 +26,11 @@ TIMEOUT_MS = 60_000
 @pytest.fixture
 def panel(qtbot, tiny_runs: dict[str, Path]) -> Iterator[ExplorerPanel]:
     """The panel at a laptop size with the session's tiny DCGAN loaded and rendered."""
-    widget = ExplorerPanel(auto_directions=False)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    with qtbot.waitSignal(widget.model_loaded, timeout=TIMEOUT_MS):
-        widget.set_model(tiny_runs["gan"])
-    settle(qtbot, widget)
-    yield widget
-    widget.shutdown()
+    with shown_panel(qtbot, ExplorerPanel(auto_directions=False)) as widget:
+        with qtbot.waitSignal(widget.model_loaded, timeout=TIMEOUT_MS):
+            widget.set_model(tiny_runs["gan"])
+        settle(qtbot, widget)
+        yield widget
 
 
 def settle(qtbot, panel: ExplorerPanel) -> None:

@@ -20,6 +20,7 @@ from aigc_studio.core.quality import INFERNO_LUT, error_heatmap
 from aigc_studio.engine.inference import LoadedModel, load_model, reconstruct
 from aigc_studio.gui.panels.reconstruct.panel import ReconstructionPanel
 from aigc_studio.gui.panels.reconstruct.table import ResultsModel
+from tests.gui.conftest import shown_panel
 
 TIMEOUT_MS = 60_000
 
@@ -37,12 +38,8 @@ def ae_model(runs: dict[str, Path]) -> LoadedModel:
 
 @pytest.fixture
 def panel(qtbot) -> Iterator[ReconstructionPanel]:
-    widget = ReconstructionPanel(chunk=8)
-    qtbot.addWidget(widget)
-    widget.resize(1100, 700)
-    widget.show()
-    yield widget
-    widget.shutdown()
+    with shown_panel(qtbot, ReconstructionPanel(chunk=8)) as widget:
+        yield widget
     assert not widget.worker.is_running()
 
 
